@@ -1,0 +1,97 @@
+//! The InsCL artifact store: every stage of the pipeline (ingest, annotate, embed, distance, insinfo, sample,
+//! finetune, evaluate) writes its outputs here as Parquet tables or plain files, keyed by a content hash.
+//!
+//! * **Key** = blake3 over the stage name, the stage version, the canonical JSON of its params, and the
+//!   *content* hashes of its inputs ([`Spec::key`]). Because inputs enter by content and not by key, a rebuild
+//!   that yields byte-identical output invalidates nothing downstream (early cutoff).
+//! * **Layout**: `<store>/<stage>/<key>/` holds the outputs and a `manifest.json` ([`Manifest`]).
+//! * **Atomicity**: outputs are written into a temp dir inside the store, fsynced, then renamed into place.
+//! * **Concurrency**: a file lock per key, so two processes never build one key at once.
+//! * **Integrity**: sizes are checked on every reuse, full blake3 on [`Store::verify`]; a damaged artifact is
+//!   moved to `.quarantine/` and rebuilt, never used.
+//!
+//! This is the only crate of the workspace that touches the disk.
+
+mod error;
+mod hash;
+mod manifest;
+mod runs;
+mod source;
+mod store;
+mod table;
+
+pub use error::StoreError;
+pub use hash::{ContentHash, canonical_json};
+pub use manifest::{InputRef, Manifest, OutputEntry, OutputKind};
+pub use runs::{RunRecord, RunRecordEntry};
+pub use source::SourceTree;
+pub use store::{Artifact, BuildOutcome, Lookup, Store, VerifyReport};
+pub use table::{ParquetProvenance, read_parquet_file, table_content_hash};
+
+use arrow::record_batch::RecordBatch;
+use std::collections::BTreeMap;
+
+/// What a stage instance is: the four things its key is made of.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub stage: String,
+    pub version: String,
+    pub params: serde_json::Value,
+    /// Inputs in a stable order: (role, input key, input content hash). The key ignores input keys.
+    pub inputs: Vec<InputRef>,
+}
+
+impl Spec {
+    pub fn new(stage: impl Into<String>, version: impl Into<String>, params: serde_json::Value) -> Self {
+        Spec { stage: stage.into(), version: version.into(), params, inputs: Vec::new() }
+    }
+
+    pub fn input(mut self, role: impl Into<String>, key: impl Into<String>, content: ContentHash) -> Self {
+        self.inputs.push(InputRef { role: role.into(), key: key.into(), content });
+        self
+    }
+
+    /// blake3 over stage, version, canonical params and the content hashes of the inputs, sorted by role.
+    pub fn key(&self) -> ContentHash {
+        let mut h = blake3::Hasher::new();
+        h.update(b"inscl-key-v1\0");
+        for part in [self.stage.as_str(), self.version.as_str(), &canonical_json(&self.params)] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        let mut inputs: Vec<&InputRef> = self.inputs.iter().collect();
+        inputs.sort_by(|a, b| a.role.cmp(&b.role));
+        for i in inputs {
+            h.update(&(i.role.len() as u64).to_le_bytes());
+            h.update(i.role.as_bytes());
+            h.update(i.content.as_bytes());
+        }
+        ContentHash::from(h.finalize())
+    }
+}
+
+/// What a stage function returns: named tables (written as `<name>.parquet`) and named files.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    pub tables: Vec<(String, RecordBatch)>,
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Facts about the build that are not content, recorded in the manifest (e.g. dropped-row counts).
+    pub notes: BTreeMap<String, serde_json::Value>,
+}
+
+impl Outputs {
+    pub fn table(mut self, name: impl Into<String>, batch: RecordBatch) -> Self {
+        self.tables.push((name.into(), batch));
+        self
+    }
+
+    pub fn file(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
+        self.files.push((name.into(), bytes));
+        self
+    }
+
+    pub fn note(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.notes.insert(key.into(), value.into());
+        self
+    }
+}

@@ -1,0 +1,460 @@
+use crate::error::StoreError;
+use crate::hash::ContentHash;
+use crate::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, OutputEntry, OutputKind, artifact_content};
+use crate::table::{ParquetProvenance, encode_parquet, read_parquet_file, table_content_hash};
+use crate::{Outputs, Spec};
+use arrow::record_batch::RecordBatch;
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+const TMP_DIR: &str = ".tmp";
+const LOCK_DIR: &str = ".locks";
+const QUARANTINE_DIR: &str = ".quarantine";
+pub(crate) const RUNS_DIR: &str = "runs";
+
+/// Test hook: sleep this many milliseconds after each output file is written into the temp dir, so that the
+/// test suite can kill a writer in the middle of an artifact.
+const WRITE_DELAY_ENV: &str = "INSCL_TEST_WRITE_DELAY_MS";
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A complete artifact on disk, checked on the way in.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+impl Artifact {
+    pub fn key(&self) -> &str {
+        &self.manifest.key
+    }
+
+    pub fn stage(&self) -> &str {
+        &self.manifest.stage
+    }
+
+    pub fn content(&self) -> ContentHash {
+        self.manifest.content
+    }
+
+    fn entry(&self, name: &str) -> Result<&OutputEntry, StoreError> {
+        self.manifest.output(name).ok_or_else(|| StoreError::NoSuchOutput {
+            stage: self.manifest.stage.clone(),
+            key: self.manifest.key.clone(),
+            name: name.to_string(),
+        })
+    }
+
+    pub fn path_of(&self, name: &str) -> Result<PathBuf, StoreError> {
+        Ok(self.dir.join(&self.entry(name)?.file))
+    }
+
+    pub fn table(&self, name: &str) -> Result<RecordBatch, StoreError> {
+        Ok(read_parquet_file(&self.path_of(name)?)?.0)
+    }
+
+    pub fn file(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.path_of(name)?;
+        fs::read(&path).map_err(StoreError::io(path))
+    }
+}
+
+#[derive(Debug)]
+pub enum Lookup {
+    Hit(Artifact),
+    Missing,
+    /// Present but damaged; the reason says how. It has been moved to quarantine.
+    Damaged(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuildOutcome {
+    Cached,
+    Built,
+    /// Another process built it while this one waited for the key's lock.
+    BuiltByOther,
+    /// The artifact was damaged, quarantined and built again.
+    Rebuilt { reason: String },
+}
+
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    pub checked: usize,
+    /// (artifact dir, what is wrong, where it was moved)
+    pub damaged: Vec<(PathBuf, String, PathBuf)>,
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != MANIFEST_FILE
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut f = File::create(path).map_err(StoreError::io(path))?;
+    f.write_all(bytes).map_err(StoreError::io(path))?;
+    f.sync_all().map_err(StoreError::io(path))
+}
+
+fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    File::open(path).and_then(|d| d.sync_all()).map_err(StoreError::io(path))
+}
+
+impl Store {
+    pub fn open(root: impl Into<PathBuf>) -> Result<Store, StoreError> {
+        let root = root.into();
+        for sub in [TMP_DIR, LOCK_DIR, RUNS_DIR] {
+            let p = root.join(sub);
+            fs::create_dir_all(&p).map_err(StoreError::io(p))?;
+        }
+        Ok(Store { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn artifact_dir(&self, stage: &str, key: &ContentHash) -> PathBuf {
+        self.root.join(stage).join(key.hex())
+    }
+
+    /// Reads an artifact dir, checking the manifest and every output's size (cheap enough for every reuse).
+    fn load(&self, dir: &Path) -> Result<Artifact, String> {
+        let mpath = dir.join(MANIFEST_FILE);
+        let text = fs::read_to_string(&mpath).map_err(|e| format!("{}: {e}", mpath.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", mpath.display()))?;
+        if dir.file_name().and_then(|n| n.to_str()) != Some(manifest.key.as_str()) {
+            return Err(format!("{}: manifest key {} does not match its folder", mpath.display(), manifest.key));
+        }
+        for o in &manifest.outputs {
+            let p = dir.join(&o.file);
+            match fs::metadata(&p) {
+                Ok(m) if m.len() == o.bytes => {}
+                Ok(m) => return Err(format!("{}: {} bytes, manifest says {}", p.display(), m.len(), o.bytes)),
+                Err(e) => return Err(format!("{}: {e}", p.display())),
+            }
+        }
+        Ok(Artifact { dir: dir.to_path_buf(), manifest })
+    }
+
+    fn quarantine(&self, dir: &Path) -> Result<PathBuf, StoreError> {
+        let qdir = self.root.join(QUARANTINE_DIR);
+        fs::create_dir_all(&qdir).map_err(StoreError::io(&qdir))?;
+        let stage = dir.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("unknown");
+        let key = dir.file_name().and_then(|n| n.to_str()).unwrap_or("unknown");
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let target = qdir.join(format!("{stage}-{key}-{nanos}"));
+        fs::rename(dir, &target).map_err(StoreError::io(dir))?;
+        Ok(target)
+    }
+
+    pub fn lookup(&self, stage: &str, key: &ContentHash) -> Result<Lookup, StoreError> {
+        let dir = self.artifact_dir(stage, key);
+        if !dir.exists() {
+            return Ok(Lookup::Missing);
+        }
+        match self.load(&dir) {
+            Ok(a) => Ok(Lookup::Hit(a)),
+            Err(reason) => {
+                self.quarantine(&dir)?;
+                Ok(Lookup::Damaged(reason))
+            }
+        }
+    }
+
+    /// Looks an artifact up without side effects: a damaged one reads as missing.
+    pub fn peek(&self, stage: &str, key: &ContentHash) -> Option<Artifact> {
+        self.load(&self.artifact_dir(stage, key)).ok()
+    }
+
+    fn lock(&self, key: &ContentHash) -> Result<(File, bool), StoreError> {
+        let path = self.root.join(LOCK_DIR).join(format!("{}.lock", key.hex()));
+        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(StoreError::io(&path))?;
+        let waited = match file.try_lock() {
+            Ok(()) => false,
+            Err(fs::TryLockError::WouldBlock) => {
+                file.lock().map_err(StoreError::io(&path))?;
+                true
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(StoreError::Io { path, source: e }),
+        };
+        Ok((file, waited))
+    }
+
+    /// Returns the artifact of `spec`, running `build` only when no valid one exists. Concurrent callers with
+    /// the same key serialise on a file lock, so the build runs once.
+    pub fn get_or_build<E: From<StoreError>>(
+        &self,
+        spec: &Spec,
+        build: impl FnOnce() -> Result<Outputs, E>,
+    ) -> Result<(Artifact, BuildOutcome), E> {
+        self.build_with(spec, false, build)
+    }
+
+    /// Like [`Store::get_or_build`], but with `force` the build runs even when a valid artifact exists; the new
+    /// one replaces it by rename, so readers see the old or the new artifact, never a mix.
+    pub fn build_with<E: From<StoreError>>(
+        &self,
+        spec: &Spec,
+        force: bool,
+        build: impl FnOnce() -> Result<Outputs, E>,
+    ) -> Result<(Artifact, BuildOutcome), E> {
+        let key = spec.key();
+        let mut damaged = match self.lookup(&spec.stage, &key)? {
+            Lookup::Hit(a) if !force => return Ok((a, BuildOutcome::Cached)),
+            Lookup::Hit(_) | Lookup::Missing => None,
+            Lookup::Damaged(reason) => Some(reason),
+        };
+        let (_lock, waited) = self.lock(&key)?;
+        match self.lookup(&spec.stage, &key)? {
+            Lookup::Hit(a) if !force => {
+                return Ok((a, if waited { BuildOutcome::BuiltByOther } else { BuildOutcome::Cached }));
+            }
+            Lookup::Hit(_) | Lookup::Missing => {}
+            Lookup::Damaged(reason) => damaged = Some(reason),
+        }
+        self.remove_orphans(&key)?;
+        let started = Instant::now();
+        let outputs = build()?;
+        let artifact = self.commit(spec, &key, outputs, started)?;
+        let outcome = match damaged {
+            Some(reason) => BuildOutcome::Rebuilt { reason },
+            None => BuildOutcome::Built,
+        };
+        Ok((artifact, outcome))
+    }
+
+    /// Temp dirs of this key left by a killed writer; safe to remove while holding the key's lock.
+    fn remove_orphans(&self, key: &ContentHash) -> Result<(), StoreError> {
+        let tmp = self.root.join(TMP_DIR);
+        let prefix = format!("{}-", key.hex());
+        for entry in fs::read_dir(&tmp).map_err(StoreError::io(&tmp))?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                fs::remove_dir_all(entry.path()).map_err(StoreError::io(entry.path()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&self, spec: &Spec, key: &ContentHash, outputs: Outputs, started: Instant) -> Result<Artifact, StoreError> {
+        let mut seen = BTreeSet::new();
+        for name in outputs.tables.iter().map(|t| &t.0).chain(outputs.files.iter().map(|f| &f.0)) {
+            if !valid_name(name) {
+                return Err(StoreError::BadOutputName(name.clone()));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(StoreError::DuplicateOutput(name.clone()));
+            }
+        }
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let tmp = self.root.join(TMP_DIR).join(format!("{}-{}-{nanos}", key.hex(), std::process::id()));
+        fs::create_dir_all(&tmp).map_err(StoreError::io(&tmp))?;
+        let delay = std::env::var(WRITE_DELAY_ENV).ok().and_then(|v| v.parse::<u64>().ok());
+        let pause = || {
+            if let Some(ms) = delay {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
+        };
+
+        let provenance = ParquetProvenance {
+            stage: spec.stage.clone(),
+            key: key.hex(),
+            params_json: crate::canonical_json(&spec.params),
+            inputs_json: serde_json::to_string(&spec.inputs).expect("inputs serialise"),
+        };
+        let mut entries = Vec::new();
+        for (name, batch) in &outputs.tables {
+            let file = format!("{name}.parquet");
+            let path = tmp.join(&file);
+            let bytes = encode_parquet(batch, &provenance, &path)?;
+            write_synced(&path, &bytes)?;
+            entries.push(OutputEntry {
+                name: name.clone(),
+                kind: OutputKind::Table,
+                file,
+                bytes: bytes.len() as u64,
+                blake3: ContentHash::of(&bytes),
+                content: table_content_hash(batch)?,
+                rows: Some(batch.num_rows() as u64),
+            });
+            pause();
+        }
+        for (name, bytes) in &outputs.files {
+            let path = tmp.join(name);
+            write_synced(&path, bytes)?;
+            let hash = ContentHash::of(bytes);
+            entries.push(OutputEntry {
+                name: name.clone(),
+                kind: OutputKind::File,
+                file: name.clone(),
+                bytes: bytes.len() as u64,
+                blake3: hash,
+                content: hash,
+                rows: None,
+            });
+            pause();
+        }
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            stage: spec.stage.clone(),
+            version: spec.version.clone(),
+            key: key.hex(),
+            params: spec.params.clone(),
+            inputs: spec.inputs.clone(),
+            content: artifact_content(&entries),
+            outputs: entries,
+            notes: outputs.notes,
+            wall_time_s: started.elapsed().as_secs_f64(),
+            created_unix_s: now_unix(),
+            inscl_version: env!("CARGO_PKG_VERSION").to_string(),
+            runtime: Default::default(),
+        };
+        let mpath = tmp.join(MANIFEST_FILE);
+        write_synced(&mpath, serde_json::to_string_pretty(&manifest).expect("manifest serialises").as_bytes())?;
+        sync_dir(&tmp)?;
+
+        let stage_dir = self.root.join(&spec.stage);
+        fs::create_dir_all(&stage_dir).map_err(StoreError::io(&stage_dir))?;
+        let target = stage_dir.join(key.hex());
+        let replaced = self.root.join(TMP_DIR).join(format!("{}-replaced-{nanos}", key.hex()));
+        let had_old = target.exists();
+        if had_old {
+            fs::rename(&target, &replaced).map_err(StoreError::io(&target))?;
+        }
+        fs::rename(&tmp, &target).map_err(StoreError::io(&target))?;
+        sync_dir(&stage_dir)?;
+        if had_old {
+            fs::remove_dir_all(&replaced).map_err(StoreError::io(&replaced))?;
+        }
+        Ok(Artifact { dir: target, manifest })
+    }
+
+    /// Every artifact dir (`<stage>/<key>`), valid or not.
+    pub fn artifact_dirs(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let mut out = Vec::new();
+        for stage in fs::read_dir(&self.root).map_err(StoreError::io(&self.root))?.flatten() {
+            let name = stage.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name == RUNS_DIR || !stage.path().is_dir() {
+                continue;
+            }
+            for art in fs::read_dir(stage.path()).map_err(StoreError::io(stage.path()))?.flatten() {
+                if art.path().is_dir() {
+                    out.push(art.path());
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every valid artifact.
+    pub fn artifacts(&self) -> Result<Vec<Artifact>, StoreError> {
+        Ok(self.artifact_dirs()?.iter().filter_map(|d| self.load(d).ok()).collect())
+    }
+
+    /// Full check: manifest, sizes and the blake3 of every file. Damaged artifacts go to quarantine, so the
+    /// next run rebuilds them.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let mut report = VerifyReport::default();
+        for dir in self.artifact_dirs()? {
+            report.checked += 1;
+            let problem = match self.load(&dir) {
+                Err(reason) => Some(reason),
+                Ok(a) => a.manifest.outputs.iter().find_map(|o| {
+                    let p = dir.join(&o.file);
+                    match fs::read(&p) {
+                        Ok(bytes) if ContentHash::of(&bytes) == o.blake3 => None,
+                        Ok(_) => Some(format!("{}: blake3 differs from the manifest", p.display())),
+                        Err(e) => Some(format!("{}: {e}", p.display())),
+                    }
+                }),
+            };
+            if let Some(reason) = problem {
+                let moved = self.quarantine(&dir)?;
+                report.damaged.push((dir, reason, moved));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Finds an artifact by a key prefix (at least 6 hex digits), `<stage>/<key prefix>`, or a path inside it.
+    pub fn find(&self, query: &str) -> Result<Artifact, StoreError> {
+        let as_path = Path::new(query);
+        if as_path.exists() {
+            let mut dir = if as_path.is_file() { as_path.parent().unwrap_or(as_path) } else { as_path }.to_path_buf();
+            if !dir.join(MANIFEST_FILE).exists() {
+                dir = dir.parent().map(Path::to_path_buf).unwrap_or(dir);
+            }
+            return self.load(&dir).map_err(|_| StoreError::NotFound(query.to_string()));
+        }
+        let (stage, prefix) = match query.split_once('/') {
+            Some((s, k)) => (Some(s), k),
+            None => (None, query),
+        };
+        if prefix.len() < 6 {
+            return Err(StoreError::NotFound(query.to_string()));
+        }
+        let matches: Vec<Artifact> = self
+            .artifacts()?
+            .into_iter()
+            .filter(|a| a.key().starts_with(prefix) && stage.is_none_or(|s| s == a.stage()))
+            .collect();
+        match matches.len() {
+            0 => Err(StoreError::NotFound(query.to_string())),
+            1 => Ok(matches.into_iter().next().expect("one match")),
+            _ => Err(StoreError::Ambiguous {
+                query: query.to_string(),
+                candidates: matches.iter().map(|a| format!("{}/{}", a.stage(), &a.key()[..12])).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Removes every artifact whose key is not in `keep`, plus temp dirs no writer holds and the quarantine.
+    /// Returns what was (or, with `dry_run`, would be) removed.
+    pub fn gc(&self, keep: &BTreeSet<String>, dry_run: bool) -> Result<Vec<PathBuf>, StoreError> {
+        let mut doomed: Vec<PathBuf> = self
+            .artifact_dirs()?
+            .into_iter()
+            .filter(|d| !d.file_name().and_then(|n| n.to_str()).is_some_and(|k| keep.contains(k)))
+            .collect();
+        let tmp = self.root.join(TMP_DIR);
+        for entry in fs::read_dir(&tmp).map_err(StoreError::io(&tmp))?.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let free = match name.split('-').next().and_then(ContentHash::parse) {
+                Some(key) => self.try_lock_now(&key)?,
+                None => true,
+            };
+            if free {
+                doomed.push(entry.path());
+            }
+        }
+        let q = self.root.join(QUARANTINE_DIR);
+        if q.exists() {
+            doomed.push(q);
+        }
+        if !dry_run {
+            for d in &doomed {
+                fs::remove_dir_all(d).map_err(StoreError::io(d))?;
+            }
+        }
+        Ok(doomed)
+    }
+
+    fn try_lock_now(&self, key: &ContentHash) -> Result<bool, StoreError> {
+        let path = self.root.join(LOCK_DIR).join(format!("{}.lock", key.hex()));
+        let Ok(file) = File::open(&path) else { return Ok(true) };
+        Ok(file.try_lock_shared().is_ok())
+    }
+}
