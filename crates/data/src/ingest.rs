@@ -1,0 +1,375 @@
+use crate::error::DataError;
+use crate::mapping::CategoryMapping;
+use crate::task_file::{ParsedTask, parse_task};
+use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestParams {
+    /// Share of each task's instances held out as its test split.
+    pub test_fraction: f64,
+    pub seed: u64,
+    /// Keep at most this many instances per task (the first ones, in file order).
+    pub max_per_task: Option<usize>,
+}
+
+impl Default for IngestParams {
+    fn default() -> Self {
+        IngestParams { test_fraction: 0.2, seed: 1, max_per_task: None }
+    }
+}
+
+/// Counts a person wants to see after an ingest; also recorded in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IngestReport {
+    pub tasks: usize,
+    pub skipped_non_english: Vec<String>,
+    pub dropped_empty_input: usize,
+    pub dropped_no_output: usize,
+    /// SuperNI categories that fell to the default category, with their task counts.
+    pub unmapped: BTreeMap<String, usize>,
+    /// InsCL category → (tasks, train instances, test instances).
+    pub per_category: BTreeMap<String, (usize, usize, usize)>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct IngestOutput {
+    pub instances: RecordBatch,
+    pub instructions: RecordBatch,
+    pub tasks: RecordBatch,
+    pub report: IngestReport,
+}
+
+/// The files of a natural-instructions folder that ingest reads.
+pub fn is_source_file(rel: &str) -> bool {
+    (rel.starts_with("tasks/") && rel.ends_with(".json") && !rel["tasks/".len()..].contains('/'))
+        || (rel.starts_with("splits/default/") && rel.ends_with("_tasks.txt"))
+}
+
+struct TaskRows {
+    name: String,
+    category: String,
+    superni_category: String,
+    instruction_id: String,
+    parsed: ParsedTask,
+    test: Vec<bool>,
+}
+
+/// Which tasks to read: the union of the default split's task lists where they exist (SuperNI's own choice of
+/// tasks), else every file under `tasks/`.
+fn task_names(files: &BTreeMap<&str, &[u8]>, root: &str) -> Result<Vec<String>, DataError> {
+    let split_files: Vec<&&str> = files.keys().filter(|p| p.starts_with("splits/default/")).collect();
+    let mut names = BTreeSet::new();
+    if split_files.is_empty() {
+        for p in files.keys() {
+            if let Some(stem) = p.strip_prefix("tasks/").and_then(|s| s.strip_suffix(".json")) {
+                names.insert(stem.to_string());
+            }
+        }
+    } else {
+        for file in split_files {
+            let text = std::str::from_utf8(files[*file])
+                .map_err(|e| DataError::NotUtf8 { file: file.to_string(), offset: e.valid_up_to() })?;
+            for (i, line) in text.lines().enumerate() {
+                let task = line.trim();
+                if task.is_empty() {
+                    continue;
+                }
+                if !files.contains_key(format!("tasks/{task}.json").as_str()) {
+                    return Err(DataError::MissingTask { file: file.to_string(), line: i + 1, task: task.to_string() });
+                }
+                names.insert(task.to_string());
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(DataError::NoTasks { root: root.to_string() });
+    }
+    Ok(names.into_iter().collect())
+}
+
+fn short_hash(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex()[..16].to_string()
+}
+
+/// The seeded hold-out of one task: a shuffle keyed by (seed, task name), so a task's split never depends on
+/// which other tasks are present.
+fn test_mask(n: usize, fraction: f64, seed: u64, task: &str) -> Vec<bool> {
+    let mut h = blake3::Hasher::new();
+    h.update(&seed.to_le_bytes());
+    h.update(task.as_bytes());
+    let mut rng = ChaCha8Rng::from_seed(*h.finalize().as_bytes());
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut rng);
+    let n_test = (fraction * n as f64).round() as usize;
+    let mut mask = vec![false; n];
+    for &i in &idx[..n_test.min(n)] {
+        mask[i] = true;
+    }
+    mask
+}
+
+/// Reads a natural-instructions folder (as in-memory files) and builds the `instances`, `instructions` and
+/// `tasks` tables. Deterministic for given files, mapping and params.
+pub fn ingest(
+    root: &str,
+    files: &[(String, Vec<u8>)],
+    mapping: &CategoryMapping,
+    params: &IngestParams,
+) -> Result<IngestOutput, DataError> {
+    if !(0.0..1.0).contains(&params.test_fraction) {
+        return Err(DataError::Params(format!("test_fraction must lie in [0, 1), not {}", params.test_fraction)));
+    }
+    let by_path: BTreeMap<&str, &[u8]> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    let mut report = IngestReport::default();
+    let mut tasks: Vec<TaskRows> = Vec::new();
+    for name in task_names(&by_path, root)? {
+        let file = format!("tasks/{name}.json");
+        let mut parsed = parse_task(&format!("{root}/{file}"), by_path[file.as_str()])?;
+        if !parsed.english {
+            report.skipped_non_english.push(name);
+            continue;
+        }
+        if let Some(max) = params.max_per_task {
+            parsed.instances.truncate(max);
+        }
+        let before = parsed.instances.len();
+        parsed.instances.retain_mut(|inst| {
+            inst.outputs.retain(|o| !o.trim().is_empty());
+            if inst.input.trim().is_empty() {
+                report.dropped_empty_input += 1;
+                false
+            } else if inst.outputs.is_empty() {
+                report.dropped_no_output += 1;
+                false
+            } else {
+                true
+            }
+        });
+        if parsed.instances.is_empty() {
+            report.warnings.push(format!("{root}/{file}: no usable instance left ({before} read); task skipped"));
+            continue;
+        }
+        let inputs: Vec<&str> = parsed.instances.iter().map(|i| i.input.as_str()).collect();
+        let assignment = mapping.assign(&parsed.first_category, &parsed.definition, &inputs);
+        if !assignment.explicit {
+            *report.unmapped.entry(parsed.first_category.clone()).or_default() += 1;
+        }
+        let test = test_mask(parsed.instances.len(), params.test_fraction, params.seed, &name);
+        tasks.push(TaskRows {
+            category: assignment.category,
+            superni_category: parsed.first_category.clone(),
+            instruction_id: short_hash(&parsed.definition),
+            name,
+            parsed,
+            test,
+        });
+    }
+    if !report.unmapped.is_empty() {
+        let list: Vec<String> = report.unmapped.iter().map(|(c, n)| format!("{c} ({n})")).collect();
+        report.warnings.push(format!("unmapped SuperNI categories went to {}: {}", mapping.default, list.join(", ")));
+    }
+    disambiguate_instruction_ids(&mut tasks, &mut report);
+    report.tasks = tasks.len();
+    check_unique_ids(root, &tasks)?;
+    let instances = instances_table(&tasks)?;
+    let instructions = instructions_table(&tasks, &mut report)?;
+    let tasks_table = tasks_table(&tasks)?;
+    Ok(IngestOutput { instances, instructions, tasks: tasks_table, report })
+}
+
+/// An instruction is identified by its text. The same text in two InsCL categories (possible when a mapping
+/// splits tasks that share a definition) would make one id mean two categories, so the later category's id
+/// also hashes the category name.
+fn disambiguate_instruction_ids(tasks: &mut [TaskRows], report: &mut IngestReport) {
+    let mut home: BTreeMap<String, String> = BTreeMap::new();
+    for t in tasks.iter_mut() {
+        match home.get(&t.instruction_id) {
+            Some(cat) if *cat != t.category => {
+                report.warnings.push(format!(
+                    "task {}: its definition also appears in category {cat}; its instruction_id includes the category",
+                    t.name
+                ));
+                t.instruction_id = short_hash(&format!("{}\n{}", t.category, t.parsed.definition));
+            }
+            Some(_) => {}
+            None => {
+                home.insert(t.instruction_id.clone(), t.category.clone());
+            }
+        }
+    }
+}
+
+fn check_unique_ids(root: &str, tasks: &[TaskRows]) -> Result<(), DataError> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for t in tasks {
+        for (row, inst) in t.parsed.instances.iter().enumerate() {
+            if let Some(other) = seen.insert(&inst.id, &t.name) {
+                return Err(DataError::Row {
+                    file: format!("{root}/tasks/{}.json", t.name),
+                    row,
+                    id: inst.id.clone(),
+                    problem: format!("instance id also used in task {other}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn utf8(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, false)
+}
+
+fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch, DataError> {
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+fn instances_table(tasks: &[TaskRows]) -> Result<RecordBatch, DataError> {
+    let (mut id, mut cat, mut task, mut ins, mut input, mut split) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut outputs = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+    for t in tasks {
+        for (inst, &is_test) in t.parsed.instances.iter().zip(&t.test) {
+            id.push(inst.id.as_str());
+            cat.push(t.category.as_str());
+            task.push(t.name.as_str());
+            ins.push(t.instruction_id.as_str());
+            input.push(inst.input.as_str());
+            split.push(if is_test { "test" } else { "train" });
+            for o in &inst.outputs {
+                outputs.values().append_value(o);
+            }
+            outputs.append(true);
+        }
+    }
+    let outputs = outputs.finish();
+    let list_field = Field::new("outputs", outputs.data_type().clone(), false);
+    batch(
+        vec![utf8("instance_id"), utf8("category"), utf8("task"), utf8("instruction_id"), utf8("input"), list_field, utf8("split")],
+        vec![
+            Arc::new(StringArray::from(id)),
+            Arc::new(StringArray::from(cat)),
+            Arc::new(StringArray::from(task)),
+            Arc::new(StringArray::from(ins)),
+            Arc::new(StringArray::from(input)),
+            Arc::new(outputs),
+            Arc::new(StringArray::from(split)),
+        ],
+    )
+}
+
+/// One row per instruction. `weight` is its share of its category's train instances: the mass the paper's
+/// Wasserstein distance puts on it.
+fn instructions_table(tasks: &[TaskRows], report: &mut IngestReport) -> Result<RecordBatch, DataError> {
+    struct Row<'a> {
+        category: &'a str,
+        tasks: Vec<&'a str>,
+        text: &'a str,
+        n_train: i64,
+        n_test: i64,
+    }
+    let mut rows: BTreeMap<(&str, &str), Row> = BTreeMap::new();
+    for t in tasks {
+        let n_test = t.test.iter().filter(|&&b| b).count() as i64;
+        let n_train = t.test.len() as i64 - n_test;
+        let per = report.per_category.entry(t.category.clone()).or_default();
+        per.0 += 1;
+        per.1 += n_train as usize;
+        per.2 += n_test as usize;
+        let row = rows.entry((t.category.as_str(), t.instruction_id.as_str())).or_insert(Row {
+            category: &t.category,
+            tasks: vec![],
+            text: &t.parsed.definition,
+            n_train: 0,
+            n_test: 0,
+        });
+        row.tasks.push(&t.name);
+        row.n_train += n_train;
+        row.n_test += n_test;
+    }
+    let mut totals: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in rows.values() {
+        *totals.entry(r.category).or_default() += r.n_train;
+    }
+    for (cat, total) in &totals {
+        if *total == 0 {
+            report.warnings.push(format!("category {cat} has no train instances; its instruction weights are uniform"));
+        }
+    }
+    let n_in_cat = |cat: &str| rows.keys().filter(|(c, _)| *c == cat).count() as f64;
+    let mut tasks_col = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+    let (mut id, mut cat, mut first_task, mut text, mut n_train, mut n_test, mut weight) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for ((c, i), r) in &rows {
+        id.push(*i);
+        cat.push(*c);
+        first_task.push(r.tasks[0]);
+        for t in &r.tasks {
+            tasks_col.values().append_value(t);
+        }
+        tasks_col.append(true);
+        text.push(r.text);
+        n_train.push(r.n_train);
+        n_test.push(r.n_test);
+        let total = totals[c];
+        weight.push(if total > 0 { r.n_train as f64 / total as f64 } else { 1.0 / n_in_cat(c) });
+    }
+    let tasks_col = tasks_col.finish();
+    let tasks_field = Field::new("tasks", tasks_col.data_type().clone(), false);
+    batch(
+        vec![
+            utf8("instruction_id"),
+            utf8("category"),
+            utf8("task"),
+            tasks_field,
+            utf8("text"),
+            Field::new("n_train", DataType::Int64, false),
+            Field::new("n_test", DataType::Int64, false),
+            Field::new("weight", DataType::Float64, false),
+        ],
+        vec![
+            Arc::new(StringArray::from(id)),
+            Arc::new(StringArray::from(cat)),
+            Arc::new(StringArray::from(first_task)),
+            Arc::new(tasks_col),
+            Arc::new(StringArray::from(text)),
+            Arc::new(Int64Array::from(n_train)),
+            Arc::new(Int64Array::from(n_test)),
+            Arc::new(Float64Array::from(weight)),
+        ],
+    )
+}
+
+fn tasks_table(tasks: &[TaskRows]) -> Result<RecordBatch, DataError> {
+    let n_test: Vec<i64> = tasks.iter().map(|t| t.test.iter().filter(|&&b| b).count() as i64).collect();
+    let n_train: Vec<i64> = tasks.iter().zip(&n_test).map(|(t, nt)| t.test.len() as i64 - nt).collect();
+    batch(
+        vec![
+            utf8("task"),
+            utf8("category"),
+            utf8("superni_category"),
+            utf8("instruction_id"),
+            Field::new("n_train", DataType::Int64, false),
+            Field::new("n_test", DataType::Int64, false),
+        ],
+        vec![
+            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.name.as_str()))),
+            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.category.as_str()))),
+            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.superni_category.as_str()))),
+            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.instruction_id.as_str()))),
+            Arc::new(Int64Array::from(n_train)),
+            Arc::new(Int64Array::from(n_test)),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests;
