@@ -1,0 +1,199 @@
+use crate::error::PipelineError;
+use inscl_data::{CategoryMapping, IngestParams};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The replay methods of the paper and its ablations and baselines (issue #5 implements their sampling).
+pub const METHODS: &[&str] = &[
+    "none",
+    "random",
+    "inscl",
+    "dynamic",
+    "insinfo",
+    "inscl-uniform",
+    "prototype-data",
+    "prototype-instruction",
+    "diverse-instruction",
+];
+
+/// Stages after ingest, in pipeline order, with the issue that delivers each. The runner names the ones that
+/// do not exist yet instead of pretending to run them.
+pub const PLANNED_STAGES: &[(&str, &str)] = &[
+    ("annotate", "#4"),
+    ("embed", "#4"),
+    ("distance", "#5"),
+    ("insinfo", "#5"),
+    ("sample", "#5"),
+    ("finetune", "#6"),
+    ("evaluate", "#7"),
+    ("report", "#7"),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatasetToml {
+    path: PathBuf,
+    mapping: PathBuf,
+    #[serde(default = "default_test_fraction")]
+    test_fraction: f64,
+    #[serde(default = "default_seed")]
+    seed: u64,
+    #[serde(default)]
+    max_per_task: Option<usize>,
+}
+
+fn default_test_fraction() -> f64 {
+    0.2
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+// No deny_unknown_fields here: serde ignores it with `flatten`; unknown keys are rejected by name in parse().
+#[derive(Debug, Clone, Deserialize)]
+struct PipelineToml {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    methods: Vec<String>,
+    #[serde(default)]
+    experts: bool,
+    dataset: DatasetToml,
+    #[serde(default)]
+    orders: BTreeMap<String, Vec<String>>,
+    /// Sections of the stages after ingest (`replay`, `insinfo`, `model`, `finetune`, ...), kept as written
+    /// until their stages exist.
+    #[serde(flatten)]
+    stage_sections: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatasetConfig {
+    /// Resolved against the pipeline file's folder.
+    pub path: PathBuf,
+    pub mapping_path: PathBuf,
+    pub mapping: CategoryMapping,
+    pub ingest: IngestParams,
+}
+
+/// A parsed and checked pipeline file.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub file: PathBuf,
+    pub description: String,
+    pub dataset: DatasetConfig,
+    pub orders: BTreeMap<String, Vec<String>>,
+    pub methods: Vec<String>,
+    pub experts: bool,
+    pub stage_sections: BTreeMap<String, toml::Value>,
+}
+
+impl Pipeline {
+    pub fn load(file: &Path) -> Result<Pipeline, PipelineError> {
+        let text = std::fs::read_to_string(file).map_err(|source| PipelineError::Io { path: file.to_path_buf(), source })?;
+        Pipeline::parse(file, &text)
+    }
+
+    pub fn parse(file: &Path, text: &str) -> Result<Pipeline, PipelineError> {
+        let err = |problem: String| PipelineError::Config { path: file.to_path_buf(), problem };
+        let raw: PipelineToml = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let name = match raw.name {
+            Some(n) => n,
+            None => file.file_stem().and_then(|s| s.to_str()).unwrap_or("pipeline").to_string(),
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(err(format!("name '{name}' must be letters, digits, '-', '_' or '.'")));
+        }
+        for m in &raw.methods {
+            if !METHODS.contains(&m.as_str()) {
+                return Err(err(format!("unknown method '{m}' (known: {})", METHODS.join(", "))));
+            }
+        }
+        let known_sections: Vec<&str> =
+            ["replay", "insinfo", "distance", "annotate", "embed", "model", "finetune", "evaluate", "report"].into();
+        for key in raw.stage_sections.keys() {
+            if !known_sections.contains(&key.as_str()) {
+                return Err(err(format!("unknown key '{key}' (stage sections: {})", known_sections.join(", "))));
+            }
+        }
+        let mapping_path = base.join(&raw.dataset.mapping);
+        let mapping_text = std::fs::read_to_string(&mapping_path)
+            .map_err(|source| PipelineError::Io { path: mapping_path.clone(), source })?;
+        let mapping = CategoryMapping::from_toml(&mapping_path.display().to_string(), &mapping_text)?;
+        let categories = mapping.inscl_categories();
+        for (order, cats) in &raw.orders {
+            if cats.is_empty() {
+                return Err(err(format!("order '{order}' is empty")));
+            }
+            for (i, c) in cats.iter().enumerate() {
+                if !categories.contains(c) {
+                    return Err(err(format!("order '{order}' names '{c}', which the mapping never produces (it has: {})", categories.join(", "))));
+                }
+                if cats[..i].contains(c) {
+                    return Err(err(format!("order '{order}' names '{c}' twice")));
+                }
+            }
+        }
+        Ok(Pipeline {
+            name,
+            file: file.to_path_buf(),
+            description: raw.description,
+            dataset: DatasetConfig {
+                path: base.join(&raw.dataset.path),
+                mapping_path,
+                mapping,
+                ingest: IngestParams {
+                    test_fraction: raw.dataset.test_fraction,
+                    seed: raw.dataset.seed,
+                    max_per_task: raw.dataset.max_per_task,
+                },
+            },
+            orders: raw.orders,
+            methods: raw.methods,
+            experts: raw.experts,
+            stage_sections: raw.stage_sections,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, body: &str) -> PathBuf {
+        std::fs::write(dir.join("m.toml"), "default = \"Misc\"\n[categories]\nA = [\"x\"]\n").unwrap();
+        let p = dir.join("p.toml");
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[test]
+    fn parses_and_resolves_paths_against_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "methods = [\"none\"]\n[dataset]\npath = \"data\"\nmapping = \"m.toml\"\n[orders]\nx = [\"A\", \"Misc\"]\n[replay]\nalpha = 5\n");
+        let pl = Pipeline::load(&p).unwrap();
+        assert_eq!(pl.name, "p");
+        assert_eq!(pl.dataset.path, d.path().join("data"));
+        assert_eq!(pl.dataset.ingest, IngestParams::default());
+        assert!(pl.stage_sections.contains_key("replay"));
+    }
+
+    #[test]
+    fn rejects_bad_orders_methods_and_keys() {
+        let d = tempfile::tempdir().unwrap();
+        let base = "[dataset]\npath = \"data\"\nmapping = \"m.toml\"\n";
+        let e = Pipeline::load(&write(d.path(), &format!("{base}[orders]\nx = [\"A\", \"Nope\"]\n"))).unwrap_err();
+        assert!(e.to_string().contains("order 'x' names 'Nope'"), "{e}");
+        let e = Pipeline::load(&write(d.path(), &format!("methods = [\"magic\"]\n{base}"))).unwrap_err();
+        assert!(e.to_string().contains("unknown method 'magic'"), "{e}");
+        let e = Pipeline::load(&write(d.path(), &format!("{base}[bogus]\na = 1\n"))).unwrap_err();
+        assert!(e.to_string().contains("unknown key 'bogus'"), "{e}");
+        let e = Pipeline::load(&write(d.path(), &format!("{base}[orders]\nx = [\"A\", \"A\"]\n"))).unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
+    }
+}

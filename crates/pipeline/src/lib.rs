@@ -1,0 +1,18 @@
+//! The InsCL pipeline: a TOML file names the dataset, the category mapping, the training orders, the replay
+//! methods and the hyper-parameters; this crate expands it into a DAG of stage instances (ingest → annotate,
+//! embed → distance, insinfo → sample → finetune → evaluate → report) and runs the ones whose content-keyed
+//! artifact is not in the store yet.
+
+mod config;
+mod error;
+mod graph;
+mod runner;
+mod stages;
+mod status;
+
+pub use config::{DatasetConfig, METHODS, PLANNED_STAGES, Pipeline};
+pub use error::PipelineError;
+pub use graph::{Graph, Node, NodeInput};
+pub use runner::{NodeReport, RunOptions, RunSummary, run};
+pub use stages::{build_graph, ingest_node};
+pub use status::{InstanceState, StatusLine, status};
