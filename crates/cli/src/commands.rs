@@ -1,0 +1,140 @@
+use crate::args::{Cli, Command, IngestCommand};
+use crate::error::CliError;
+use inscl_data::{CategoryMapping, IngestParams};
+use inscl_pipeline::{Graph, InstanceState, PLANNED_STAGES, Pipeline, RunOptions, build_graph, ingest_node};
+use inscl_store::{SourceTree, Store};
+use std::io::IsTerminal;
+use std::time::Instant;
+
+mod show;
+
+pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
+    let store = || Store::open(&cli.store);
+    match cli.command {
+        Command::Run { pipeline, only, force, dry_run } => {
+            let p = Pipeline::load(&pipeline)?;
+            let graph = build_graph(&p)?;
+            run_graph(&store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress: std::io::stderr().is_terminal() })?;
+            let missing: Vec<String> = PLANNED_STAGES.iter().map(|(s, issue)| format!("{s} ({issue})")).collect();
+            if !missing.is_empty() {
+                println!("not built yet in this version of inscl, so not run: {}", missing.join(", "));
+            }
+            Ok(0)
+        }
+        Command::Status { pipeline } => {
+            let p = Pipeline::load(&pipeline)?;
+            let graph = build_graph(&p)?;
+            for line in inscl_pipeline::status(&store()?, &p.name, &graph)? {
+                let key = line.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
+                match line.state {
+                    InstanceState::Cached => println!("{:<32} cached   {key}", line.id),
+                    InstanceState::Missing => println!("{:<32} missing  {key}", line.id),
+                    InstanceState::Stale(why) => {
+                        println!("{:<32} stale    {key}", line.id);
+                        for w in why {
+                            println!("{:<32}   because {w}", "");
+                        }
+                    }
+                }
+            }
+            for (s, issue) in PLANNED_STAGES {
+                println!("{s:<32} not built yet (issue {issue})");
+            }
+            Ok(0)
+        }
+        Command::Show { target, head } => show::show(&store()?, &target, head),
+        Command::Verify => {
+            let report = store()?.verify()?;
+            for (dir, why, moved) in &report.damaged {
+                println!("DAMAGED {}: {why}\n        moved to {}; the next run rebuilds it", dir.display(), moved.display());
+            }
+            println!("{} artifacts checked, {} damaged", report.checked, report.damaged.len());
+            Ok(if report.damaged.is_empty() { 0 } else { 1 })
+        }
+        Command::Gc { dry_run } => {
+            let s = store()?;
+            let keep = s.referenced_keys()?;
+            let removed = s.gc(&keep, dry_run)?;
+            for r in &removed {
+                println!("{} {}", if dry_run { "would remove" } else { "removed" }, r.display());
+            }
+            println!("{} kept, {} {}", keep.len(), removed.len(), if dry_run { "to remove" } else { "removed" });
+            Ok(0)
+        }
+        Command::Ingest(IngestCommand::Superni { dir, mapping, test_fraction, seed, max_per_task }) => {
+            let text = std::fs::read_to_string(&mapping).map_err(|source| CliError::Io { path: mapping.clone(), source })?;
+            let mapping = CategoryMapping::from_toml(&mapping.display().to_string(), &text)?;
+            let params = IngestParams { test_fraction, seed, max_per_task };
+            let mut graph = Graph::default();
+            graph.push(ingest_node(&dir, &mapping, &params)?);
+            let summary = run_graph(&store()?, "ingest", &graph, RunOptions { progress: false, ..Default::default() })?;
+            for (name, path) in &summary.nodes[0].outputs {
+                println!("{name}\t{}", path.display());
+            }
+            Ok(0)
+        }
+        Command::Synth { config, out } => {
+            let params = match &config {
+                None => inscl_data::synth::SynthParams::default(),
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io { path: path.clone(), source })?;
+                    toml::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?
+                }
+            };
+            let tree = SourceTree::from_files(&out, inscl_data::synth::generate(&params));
+            let changed = tree.write_atomically(&out)?;
+            eprintln!(
+                "{} {} files ({} bytes) in {}",
+                if changed { "wrote" } else { "unchanged:" },
+                tree.files.len(),
+                tree.total_bytes(),
+                out.display()
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// Runs a graph and prints one line per stage instance, then whether anything was built.
+fn run_graph(store: &Store, name: &str, graph: &Graph, opts: RunOptions) -> Result<inscl_pipeline::RunSummary, CliError> {
+    let started = Instant::now();
+    let summary = inscl_pipeline::run(store, name, graph, &opts)?;
+    for n in &summary.nodes {
+        let key = n.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
+        eprintln!("{:<32} {key}  {:<9} {:.2}s", n.id, n.outcome.describe(), n.wall_s);
+        print_notes(store, n);
+    }
+    let built = summary.built();
+    if opts.dry_run {
+        eprintln!("dry run: nothing was built");
+    } else if built == 0 {
+        eprintln!("nothing to do: all {} stage instances were cached ({:.2}s)", summary.nodes.len(), started.elapsed().as_secs_f64());
+    } else {
+        eprintln!("built {built} of {} stage instances in {:.2}s", summary.nodes.len(), started.elapsed().as_secs_f64());
+    }
+    Ok(summary)
+}
+
+/// A freshly built ingest says what it read: counts per category and its warnings.
+fn print_notes(store: &Store, n: &inscl_pipeline::NodeReport) {
+    if !n.outcome.did_work() || n.stage != "ingest" {
+        return;
+    }
+    let Some(a) = n.key.as_deref().and_then(|k| store.find(&format!("ingest/{k}")).ok()) else { return };
+    let Some(report) = a.manifest.notes.get("ingest_report") else { return };
+    if let Some(cats) = report.get("per_category").and_then(|c| c.as_object()) {
+        eprintln!("  {} tasks in {} categories:", report["tasks"], cats.len());
+        for (cat, v) in cats {
+            eprintln!("    {cat:<24} tasks {:>4}  train {:>6}  test {:>6}", v[0], v[1], v[2]);
+        }
+    }
+    for key in ["dropped_empty_input", "dropped_no_output"] {
+        if report[key].as_u64().unwrap_or(0) > 0 {
+            eprintln!("  {key}: {}", report[key]);
+        }
+    }
+    for w in report["warnings"].as_array().into_iter().flatten() {
+        eprintln!("  warning: {}", w.as_str().unwrap_or_default());
+    }
+}
+

@@ -1,0 +1,15 @@
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] inscl_store::StoreError),
+    #[error(transparent)]
+    Data(#[from] inscl_data::DataError),
+    #[error(transparent)]
+    Pipeline(#[from] inscl_pipeline::PipelineError),
+    #[error("polars: {0}")]
+    Polars(#[from] polars::error::PolarsError),
+    #[error("{path}: {source}")]
+    Io { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Usage(String),
+}

@@ -1,0 +1,109 @@
+//! The `inscl` commands a researcher touches first: run, status, show, verify, gc, and their errors.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn pipeline(dir: &Path, seed: u64) -> PathBuf {
+    let data = dir.join("data");
+    if !data.exists() {
+        tiny_dataset(&data, 4, 20);
+    }
+    let p = dir.join("tiny.toml");
+    let body = format!(
+        "name = \"tiny\"\nmethods = [\"none\", \"inscl\"]\n[dataset]\npath = \"data\"\nmapping = \"{}\"\nseed = {seed}\n[orders]\nc = [\"Classification\", \"Misc\"]\n",
+        mapping()
+    );
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+#[test]
+fn second_run_is_a_pure_cache_hit_and_status_explains_staleness() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let p = pipeline(tmp.path(), 1);
+    let p = p.to_str().unwrap();
+
+    let status = run(&store, &["status", p]);
+    assert!(text(&status).contains("ingest") && text(&status).contains("missing"));
+    let dry = run(&store, &["run", p, "--dry-run"]);
+    assert!(text(&dry).contains("would build") && text(&dry).contains("dry run: nothing was built"));
+    assert!(!store.join("ingest").exists());
+
+    let first = run(&store, &["run", p]);
+    assert!(first.status.success());
+    assert!(text(&first).contains("built 1 of 1 stage instances"));
+    assert!(text(&first).contains("not built yet in this version of inscl, so not run: annotate (#4)"));
+    let second = run(&store, &["run", p]);
+    assert!(text(&second).contains("nothing to do: all 1 stage instances were cached"), "{}", text(&second));
+    assert!(text(&run(&store, &["status", p])).contains("cached"));
+
+    pipeline(tmp.path(), 2);
+    let stale = text(&run(&store, &["status", p]));
+    assert!(stale.contains("stale"), "{stale}");
+    assert!(stale.contains("because param ingest.seed 1 → 2"), "{stale}");
+    std::fs::write(tmp.path().join("data/tasks/task000_tiny.json"), b"{}").unwrap();
+    let broken = run(&store, &["run", p]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(text(&broken).contains("task000_tiny.json: field 'Definition': missing"), "{}", text(&broken));
+}
+
+#[test]
+fn show_prints_schema_provenance_and_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let p = pipeline(tmp.path(), 1);
+    run(&store, &["run", p.to_str().unwrap()]);
+    let dir = artifact_dirs(&store, "ingest").pop().unwrap();
+    let key = dir.file_name().unwrap().to_str().unwrap();
+    let shown = text(&run(&store, &["show", &key[..10], "--head", "2"]));
+    for needle in ["artifact  ingest/", "inscl.stage = ingest", "instance_id: str", "outputs: list[str]", "weight: f64", "shape: (2, 7)"] {
+        assert!(shown.contains(needle), "missing {needle:?} in:\n{shown}");
+    }
+    let file = dir.join("tasks.parquet");
+    let shown = text(&run(&store, &["show", file.to_str().unwrap()]));
+    assert!(shown.contains("(4 rows)") && shown.contains("inscl.key = "), "{shown}");
+    let missing = run(&store, &["show", "0123456789"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("no artifact matches '0123456789'"));
+}
+
+#[test]
+fn gc_keeps_what_the_last_runs_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let p = pipeline(tmp.path(), 1);
+    run(&store, &["run", p.to_str().unwrap()]);
+    pipeline(tmp.path(), 2);
+    run(&store, &["run", p.to_str().unwrap()]);
+    assert_eq!(artifact_dirs(&store, "ingest").len(), 2);
+    let dry = text(&run(&store, &["gc", "--dry-run"]));
+    assert!(dry.contains("would remove") && dry.contains("1 to remove"), "{dry}");
+    assert_eq!(artifact_dirs(&store, "ingest").len(), 2);
+    assert!(run(&store, &["gc"]).status.success());
+    assert_eq!(artifact_dirs(&store, "ingest").len(), 1);
+    assert!(text(&run(&store, &["run", p.to_str().unwrap()])).contains("nothing to do"), "the live one was kept");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = run(&store, &["ingest", "superni", "/nonexistent/folder", "--mapping", &mapping()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("/nonexistent/folder: no such folder"), "{}", text(&out));
+    let data = tmp.path().join("data");
+    tiny_dataset(&data, 2, 5);
+    std::fs::write(data.join("tasks/task001_tiny.json"), b"{\"Definition\": [\"x\"], \xff").unwrap();
+    let out = run(&store, &["ingest", "superni", data.to_str().unwrap(), "--mapping", &mapping()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("task001_tiny.json: not valid UTF-8 (byte 22)"), "{}", text(&out));
+    assert!(artifact_dirs(&store, "ingest").is_empty());
+    let bad_pipeline = tmp.path().join("bad.toml");
+    std::fs::write(&bad_pipeline, "[dataset]\npath = \"data\"\n").unwrap();
+    let out = run(&store, &["run", bad_pipeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("bad.toml: ") && text(&out).contains("missing field `mapping`"), "{}", text(&out));
+}
