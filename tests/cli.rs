@@ -107,3 +107,46 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("bad.toml: ") && text(&out).contains("missing field `mapping`"), "{}", text(&out));
 }
+
+/// `inscl emd` on Parquet files built from a POT fixture case prints POT's `ot.emd2` value.
+#[test]
+fn emd_command_matches_pot_on_a_fixture_case() {
+    use arrow::array::{FixedSizeListArray, Float32Array, Float64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    let fixtures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo_root().join("crates/distance/fixtures/emd_cases.json")).unwrap()).unwrap();
+    let case = fixtures["exact"].as_array().unwrap().iter().find(|c| c["name"] == "n10_m17_d8_weighted").unwrap();
+    let dim = case["dim"].as_i64().unwrap() as i32;
+    let floats = |key: &str| -> Vec<f64> { case[key].as_str().unwrap().split_whitespace().map(|v| v.parse().unwrap()).collect() };
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, points: Vec<f64>, weights: Vec<f64>| {
+        let item = Arc::new(Field::new("item", DataType::Float32, false));
+        let values = Float32Array::from(points.iter().map(|&v| v as f32).collect::<Vec<_>>());
+        let emb = FixedSizeListArray::new(item.clone(), dim, Arc::new(values), None);
+        let schema = Schema::new(vec![
+            Field::new("embedding", DataType::FixedSizeList(item, dim), false),
+            Field::new("weight", DataType::Float64, false),
+        ]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(emb), Arc::new(Float64Array::from(weights))]).unwrap();
+        let path = tmp.path().join(name);
+        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        path
+    };
+    let a = write("a.parquet", floats("a"), floats("wa"));
+    let b = write("b.parquet", floats("b"), floats("wb"));
+    let out = run(&tmp.path().join("store"), &["emd", "--a", a.to_str().unwrap(), "--b", b.to_str().unwrap()]);
+    assert!(out.status.success());
+    let ours: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let pot: f64 = case["emd2"].as_str().unwrap().parse().unwrap();
+    assert!((ours - pot).abs() <= 1e-9 * pot.abs().max(1.0), "ours {ours} vs POT {pot}");
+    let uniform = run(&tmp.path().join("store"), &["emd", "--a", a.to_str().unwrap(), "--b", b.to_str().unwrap(), "--uniform"]);
+    let u: f64 = String::from_utf8_lossy(&uniform.stdout).trim().parse().unwrap();
+    assert_ne!(u, ours, "--uniform ignores the weight column");
+    let missing = run(&tmp.path().join("store"), &["emd", "--a", a.to_str().unwrap(), "--b", "/nonexistent.parquet"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("/nonexistent.parquet"));
+}

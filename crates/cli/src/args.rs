@@ -44,6 +44,23 @@ pub enum Command {
     /// Ingest a dataset folder into the store.
     #[command(subcommand)]
     Ingest(IngestCommand),
+    /// Wasserstein distance between two embedding sets (Parquet: `embedding` list column, optional `weight`),
+    /// with cosine cost, as the paper's `ot.emd2(a, b, ot.dist(A, B, metric='cosine'))`.
+    Emd {
+        #[arg(long)]
+        a: PathBuf,
+        #[arg(long)]
+        b: PathBuf,
+        /// Ignore the `weight` columns: every point weighs 1/n.
+        #[arg(long)]
+        uniform: bool,
+        /// exact (network simplex) or sinkhorn (log-domain, entropic).
+        #[arg(long, default_value = "exact")]
+        solver: String,
+        /// Entropic regularisation of the sinkhorn solver.
+        #[arg(long, default_value_t = 0.05)]
+        reg: f64,
+    },
     /// Write the generated CPU default dataset (natural-instructions format) to a folder.
     Synth {
         /// Generator params (TOML); defaults when absent.

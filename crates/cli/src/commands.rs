@@ -6,6 +6,7 @@ use inscl_store::{SourceTree, Store};
 use std::io::IsTerminal;
 use std::time::Instant;
 
+mod emd;
 mod show;
 
 pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
@@ -72,6 +73,14 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
                 println!("{name}\t{}", path.display());
             }
             Ok(0)
+        }
+        Command::Emd { a, b, uniform, solver, reg } => {
+            let solver = match solver.as_str() {
+                "exact" => inscl_distance::Solver::Exact,
+                "sinkhorn" => inscl_distance::Solver::Sinkhorn { reg, max_iter: 100_000, tol: 1e-9 },
+                other => return Err(CliError::Usage(format!("--solver must be exact or sinkhorn, not '{other}'"))),
+            };
+            emd::emd(&a, &b, uniform, &solver)
         }
         Command::Synth { config, out } => {
             let params = match &config {
