@@ -111,7 +111,7 @@ fn run_graph(store: &Store, name: &str, graph: &Graph, opts: RunOptions) -> Resu
     for n in &summary.nodes {
         let key = n.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
         eprintln!("{:<32} {key}  {:<9} {:.2}s", n.id, n.outcome.describe(), n.wall_s);
-        print_notes(store, n);
+        print_notes(n);
     }
     let built = summary.built();
     if opts.dry_run {
@@ -125,12 +125,11 @@ fn run_graph(store: &Store, name: &str, graph: &Graph, opts: RunOptions) -> Resu
 }
 
 /// A freshly built ingest says what it read: counts per category and its warnings.
-fn print_notes(store: &Store, n: &inscl_pipeline::NodeReport) {
-    if !n.outcome.did_work() || n.stage != "ingest" {
+fn print_notes(n: &inscl_pipeline::NodeReport) {
+    if !n.outcome.did_work() {
         return;
     }
-    let Some(a) = n.key.as_deref().and_then(|k| store.find(&format!("ingest/{k}")).ok()) else { return };
-    let Some(report) = a.manifest.notes.get("ingest_report") else { return };
+    let Some(report) = n.notes.get("ingest_report") else { return };
     if let Some(cats) = report.get("per_category").and_then(|c| c.as_object()) {
         eprintln!("  {} tasks in {} categories:", report["tasks"], cats.len());
         for (cat, v) in cats {

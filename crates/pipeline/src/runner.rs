@@ -2,6 +2,7 @@ use crate::error::PipelineError;
 use crate::graph::Graph;
 use indicatif::{ProgressBar, ProgressStyle};
 use inscl_store::{Artifact, BuildOutcome, RunRecordEntry, Store};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -58,6 +59,8 @@ pub struct NodeReport {
     pub wall_s: f64,
     /// (output name, file path) of the artifact.
     pub outputs: Vec<(String, PathBuf)>,
+    /// The artifact's manifest notes (e.g. the ingest report), so callers need not reread the store.
+    pub notes: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -106,6 +109,7 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> R
                     outcome: if selected { Outcome::WouldBuildAfter(missing) } else { Outcome::Skipped },
                     wall_s: 0.0,
                     outputs: vec![],
+                    notes: BTreeMap::new(),
                 });
                 continue;
             }
@@ -159,6 +163,7 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> R
             stage: node.stage.into(),
             key: Some(key.hex()),
             outputs: artifact.as_ref().map(outputs_of).unwrap_or_default(),
+            notes: artifact.as_ref().map(|a| a.manifest.notes.clone()).unwrap_or_default(),
             outcome,
             wall_s: started.elapsed().as_secs_f64(),
         });
