@@ -15,6 +15,7 @@
 mod error;
 mod hash;
 mod manifest;
+mod rows;
 mod runs;
 mod source;
 mod store;
@@ -23,6 +24,7 @@ mod table;
 pub use error::StoreError;
 pub use hash::{ContentHash, canonical_json};
 pub use manifest::{InputRef, Manifest, OutputEntry, OutputKind};
+pub use rows::RowCache;
 pub use runs::{RunRecord, RunRecordEntry};
 pub use source::SourceTree;
 pub use store::{Artifact, BuildOutcome, Lookup, Store, VerifyReport};
