@@ -1,0 +1,97 @@
+//! Text encoders behind InsCL's embeddings: the sentence encoder (MiniLM) and the paper's instruction
+//! embedding, the mean of the LLaMA's input-embedding vectors over an instruction's tokens.
+
+use crate::bert::MiniLm;
+use crate::error::{ModelError, Result};
+use crate::llama_model::{LlamaModel, load_tokenizer, preview};
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+use tokenizers::Tokenizer;
+
+/// Maps texts to fixed-size vectors.
+pub trait TextEncoder {
+    fn name(&self) -> &str;
+    fn dim(&self) -> usize;
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError>;
+}
+
+impl TextEncoder for MiniLm {
+    fn name(&self) -> &str {
+        "all-MiniLM-L6-v2"
+    }
+
+    fn dim(&self) -> usize {
+        MiniLm::dim(self)
+    }
+
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        MiniLm::encode(self, texts)
+    }
+}
+
+/// Mean of the LLaMA input embeddings of a text's tokens (no BOS): the instruction embedding InsCL uses
+/// for its Wasserstein task distances. Holds its own copy of the embedding matrix, so later fine-tuning
+/// of the model it came from does not change it.
+#[derive(Debug)]
+pub struct LlmMean {
+    embeddings: Tensor,
+    tokenizer: Tokenizer,
+}
+
+impl LlmMean {
+    pub fn from_model(model: &LlamaModel) -> Self {
+        let embeddings = tch::no_grad(|| model.llama.embed_tokens_weight().detach().copy());
+        LlmMean { embeddings, tokenizer: model.tokenizer.clone() }
+    }
+
+    /// Reads only `model.embed_tokens.weight` and `tokenizer.json` from a Hugging Face LLaMA folder.
+    pub fn load(dir: &Path, device: Device) -> Result<Self> {
+        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
+        let name = "model.embed_tokens.weight";
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| ModelError::io(dir, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "safetensors"))
+            .collect();
+        files.sort();
+        for file in files {
+            if let Some((_, tensor)) = Tensor::read_safetensors(&file)?.into_iter().find(|(n, _)| n == name) {
+                return Ok(LlmMean { embeddings: tensor.to_device(device), tokenizer });
+            }
+        }
+        Err(ModelError::Weights { dir: dir.to_path_buf(), message: format!("no tensor {name} in any *.safetensors") })
+    }
+}
+
+impl TextEncoder for LlmMean {
+    fn name(&self) -> &str {
+        "llm-mean-embedding"
+    }
+
+    fn dim(&self) -> usize {
+        self.embeddings.size()[1] as usize
+    }
+
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let device = self.embeddings.device();
+        let vocab = self.embeddings.size()[0];
+        let mut vectors = Vec::with_capacity(texts.len());
+        for (index, text) in texts.iter().enumerate() {
+            let context = || format!("text {index} {:?}", preview(text));
+            let encoding = self.tokenizer.encode(*text, false).map_err(|e| ModelError::tokenizer(context(), e))?;
+            let ids: Vec<i64> = encoding.get_ids().iter().map(|&id| i64::from(id)).collect();
+            if ids.is_empty() {
+                return Err(ModelError::Input(format!("{} has no tokens to average", context())));
+            }
+            if let Some(bad) = ids.iter().find(|&&id| id >= vocab) {
+                return Err(ModelError::Input(format!("{}: token id {bad} outside the embedding matrix", context())));
+            }
+            let ids = Tensor::from_slice(&ids).to_device(device);
+            let mean = tch::no_grad(|| {
+                self.embeddings.index_select(0, &ids).to_kind(Kind::Float).mean_dim(0, false, Kind::Float)
+            });
+            vectors.push(Vec::<f32>::try_from(&mean.to_device(Device::Cpu))?);
+        }
+        Ok(vectors)
+    }
+}

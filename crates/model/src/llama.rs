@@ -1,0 +1,328 @@
+//! The LLaMA decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) with Hugging Face parameter names,
+//! so that `transformers` checkpoints load into it and its checkpoints load into `transformers`.
+
+use crate::error::Result;
+use crate::llama_config::LlamaConfig;
+use tch::nn::{self, Init};
+use tch::{Device, Kind, Tensor};
+
+/// Keys and values of every layer for the positions decoded so far, `[batch, kv_heads, past, head]` each.
+#[derive(Debug)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor, Tensor)>>,
+}
+
+impl KvCache {
+    /// An empty cache for a model with `num_layers` decoder layers ([`Llama::num_layers`]).
+    pub fn new(num_layers: usize) -> Self {
+        KvCache { layers: (0..num_layers).map(|_| None).collect() }
+    }
+
+    /// Number of positions already held.
+    pub fn len(&self) -> i64 {
+        match self.layers.first() {
+            Some(Some((keys, _))) => keys.size()[2],
+            _ => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps only the given batch rows (finished sequences are dropped from the batch).
+    pub fn select_rows(&mut self, rows: &Tensor) {
+        for (keys, values) in self.layers.iter_mut().flatten() {
+            *keys = keys.index_select(0, rows);
+            *values = values.index_select(0, rows);
+        }
+    }
+}
+
+fn normal_init(std: f64) -> Init {
+    Init::Randn { mean: 0.0, stdev: std }
+}
+
+/// RMSNorm computed in f32 whatever the weights' dtype, as `transformers` does.
+#[derive(Debug)]
+struct RmsNorm {
+    weight: Tensor,
+    eps: f64,
+}
+
+impl RmsNorm {
+    fn new(p: nn::Path, size: usize, eps: f64) -> Self {
+        RmsNorm { weight: p.var("weight", &[size as i64], Init::Const(1.0)), eps }
+    }
+
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        let kind = xs.kind();
+        let xs32 = xs.to_kind(Kind::Float);
+        let variance = xs32.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
+        let normed = (xs32 * (variance + self.eps).rsqrt()).to_kind(kind);
+        &self.weight * normed
+    }
+}
+
+/// Bias-free projection with a `[out, in]` weight, as `nn.Linear(bias=False)`.
+#[derive(Debug)]
+struct Projection {
+    weight: Tensor,
+}
+
+impl Projection {
+    fn new(p: nn::Path, in_dim: usize, out_dim: usize, std: f64) -> Self {
+        Projection { weight: p.var("weight", &[out_dim as i64, in_dim as i64], normal_init(std)) }
+    }
+
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        xs.linear::<Tensor>(&self.weight, None)
+    }
+}
+
+#[derive(Debug)]
+struct Attention {
+    q_proj: Projection,
+    k_proj: Projection,
+    v_proj: Projection,
+    o_proj: Projection,
+    heads: i64,
+    kv_heads: i64,
+    head_size: i64,
+}
+
+/// Rotary tables for one batch: `[batch, 1, seq, head]` each, broadcast over heads.
+struct Rotary {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+fn rotate_half(xs: &Tensor) -> Tensor {
+    let half = xs.size()[3] / 2;
+    let first = xs.narrow(3, 0, half);
+    let second = xs.narrow(3, half, half);
+    Tensor::cat(&[second.neg(), first], 3)
+}
+
+impl Rotary {
+    fn new(positions: &Tensor, head_size: i64, theta: f64, kind: Kind) -> Self {
+        let device = positions.device();
+        let exponents = Tensor::arange_start_step(0, head_size, 2, (Kind::Float, device)) / head_size as f64;
+        let inv_freq = Tensor::pow_scalar(theta, &exponents).reciprocal();
+        let angles = positions.to_kind(Kind::Float).unsqueeze(-1) * inv_freq;
+        let angles = Tensor::cat(&[&angles, &angles], -1).unsqueeze(1);
+        Rotary { cos: angles.cos().to_kind(kind), sin: angles.sin().to_kind(kind) }
+    }
+
+    fn apply(&self, xs: &Tensor) -> Tensor {
+        xs * &self.cos + rotate_half(xs) * &self.sin
+    }
+}
+
+impl Attention {
+    fn new(p: nn::Path, config: &LlamaConfig) -> Self {
+        let hidden = config.hidden_size;
+        let head_size = config.head_size();
+        let heads = config.num_attention_heads;
+        let kv_heads = config.kv_heads();
+        let std = config.initializer_range;
+        Attention {
+            q_proj: Projection::new(&p / "q_proj", hidden, heads * head_size, std),
+            k_proj: Projection::new(&p / "k_proj", hidden, kv_heads * head_size, std),
+            v_proj: Projection::new(&p / "v_proj", hidden, kv_heads * head_size, std),
+            o_proj: Projection::new(&p / "o_proj", heads * head_size, hidden, std),
+            heads: heads as i64,
+            kv_heads: kv_heads as i64,
+            head_size: head_size as i64,
+        }
+    }
+
+    /// `allowed` is a boolean `[batch, 1, seq, past + seq]` mask (true = may attend).
+    fn forward(
+        &self,
+        xs: &Tensor,
+        rotary: &Rotary,
+        allowed: &Tensor,
+        cache: Option<&mut Option<(Tensor, Tensor)>>,
+    ) -> Tensor {
+        let (batch, seq, _) = xs.size3().expect("attention input is [batch, seq, hidden]");
+        let split = |t: Tensor, heads: i64| t.view([batch, seq, heads, self.head_size]).transpose(1, 2);
+        let queries = rotary.apply(&split(self.q_proj.forward(xs), self.heads));
+        let mut keys = rotary.apply(&split(self.k_proj.forward(xs), self.kv_heads));
+        let mut values = split(self.v_proj.forward(xs), self.kv_heads);
+        if let Some(slot) = cache {
+            if let Some((past_keys, past_values)) = slot.as_ref() {
+                keys = Tensor::cat(&[past_keys, &keys], 2);
+                values = Tensor::cat(&[past_values, &values], 2);
+            }
+            *slot = Some((keys.shallow_clone(), values.shallow_clone()));
+        }
+        let groups = self.heads / self.kv_heads;
+        if groups > 1 {
+            keys = keys.repeat_interleave_self_int(groups, 1, None);
+            values = values.repeat_interleave_self_int(groups, 1, None);
+        }
+        let attended =
+            Tensor::scaled_dot_product_attention(&queries, &keys, &values, Some(allowed), 0.0, false, None, false);
+        let merged = attended.transpose(1, 2).contiguous().view([batch, seq, self.heads * self.head_size]);
+        self.o_proj.forward(&merged)
+    }
+}
+
+#[derive(Debug)]
+struct Mlp {
+    gate_proj: Projection,
+    up_proj: Projection,
+    down_proj: Projection,
+}
+
+impl Mlp {
+    fn new(p: nn::Path, config: &LlamaConfig) -> Self {
+        let (hidden, inner, std) = (config.hidden_size, config.intermediate_size, config.initializer_range);
+        Mlp {
+            gate_proj: Projection::new(&p / "gate_proj", hidden, inner, std),
+            up_proj: Projection::new(&p / "up_proj", hidden, inner, std),
+            down_proj: Projection::new(&p / "down_proj", inner, hidden, std),
+        }
+    }
+
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        self.down_proj.forward(&(self.gate_proj.forward(xs).silu() * self.up_proj.forward(xs)))
+    }
+}
+
+#[derive(Debug)]
+struct DecoderLayer {
+    input_layernorm: RmsNorm,
+    self_attn: Attention,
+    post_attention_layernorm: RmsNorm,
+    mlp: Mlp,
+}
+
+/// The decoder-only transformer: `model.*` parameters plus `lm_head` unless tied to the embeddings.
+#[derive(Debug)]
+pub struct Llama {
+    embed_tokens: Tensor,
+    layers: Vec<DecoderLayer>,
+    norm: RmsNorm,
+    lm_head: Option<Tensor>,
+    head_size: i64,
+    rope_theta: f64,
+}
+
+impl Llama {
+    /// Creates the parameters under `p` with `transformers`' initialisation (normal(0, initializer_range)
+    /// for matrices, ones for norms); `LlamaModel::load` overwrites them with a checkpoint.
+    pub fn new(p: nn::Path, config: &LlamaConfig) -> Result<Self> {
+        config.validate()?;
+        let model = &p / "model";
+        let std = config.initializer_range;
+        let (vocab, hidden) = (config.vocab_size as i64, config.hidden_size as i64);
+        let embed_tokens = (&model / "embed_tokens").var("weight", &[vocab, hidden], normal_init(std));
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| {
+                let lp = &model / "layers" / i;
+                DecoderLayer {
+                    input_layernorm: RmsNorm::new(&lp / "input_layernorm", config.hidden_size, config.rms_norm_eps),
+                    self_attn: Attention::new(&lp / "self_attn", config),
+                    post_attention_layernorm: RmsNorm::new(
+                        &lp / "post_attention_layernorm",
+                        config.hidden_size,
+                        config.rms_norm_eps,
+                    ),
+                    mlp: Mlp::new(&lp / "mlp", config),
+                }
+            })
+            .collect();
+        let norm = RmsNorm::new(&model / "norm", config.hidden_size, config.rms_norm_eps);
+        let lm_head =
+            (!config.tie_word_embeddings).then(|| (&p / "lm_head").var("weight", &[vocab, hidden], normal_init(std)));
+        Ok(Llama {
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+            head_size: config.head_size() as i64,
+            rope_theta: config.rope_theta,
+        })
+    }
+
+    /// The input embedding matrix `[vocab, hidden]` (shares storage with the parameter).
+    pub fn embed_tokens_weight(&self) -> &Tensor {
+        &self.embed_tokens
+    }
+
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Logits `[batch, seq, vocab]` for every position. `attention_mask` is `[batch, seq]` of 1 (token) and
+    /// 0 (padding), for left- or right-padded batches; positions count only real tokens.
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>) -> Tensor {
+        let hidden = self.hidden_states(input_ids, attention_mask);
+        self.logits(&hidden)
+    }
+
+    /// Final normalised hidden states `[batch, seq, hidden]` (the input of the LM head).
+    pub fn hidden_states(&self, input_ids: &Tensor, attention_mask: Option<&Tensor>) -> Tensor {
+        let (batch, seq) = input_ids.size2().expect("input_ids is [batch, seq]");
+        let device = input_ids.device();
+        let key_mask = match attention_mask {
+            Some(mask) => mask.to_device(device).ne(0),
+            None => Tensor::ones([batch, seq], (Kind::Bool, device)),
+        };
+        let positions = positions_from_mask(&key_mask);
+        self.decode_step(input_ids, &positions, &key_mask, None)
+    }
+
+    /// Projects hidden states to vocabulary logits.
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        hidden.linear::<Tensor>(self.lm_head.as_ref().unwrap_or(&self.embed_tokens), None)
+    }
+
+    /// One incremental step: `input_ids`/`positions` are `[batch, seq]` for the new tokens, `key_mask` is
+    /// `[batch, past + seq]` (true for real tokens, past and new), and `cache` holds the past keys/values
+    /// and receives the new ones. Returns the normalised hidden states of the new tokens. Without a cache it
+    /// is a full pass over `input_ids`.
+    pub fn decode_step(
+        &self,
+        input_ids: &Tensor,
+        positions: &Tensor,
+        key_mask: &Tensor,
+        mut cache: Option<&mut KvCache>,
+    ) -> Tensor {
+        let device = input_ids.device();
+        let seq = input_ids.size()[1];
+        let past = cache.as_ref().map_or(0, |c| c.len());
+        let total = past + seq;
+        let query_index = Tensor::arange_start(past, total, (Kind::Int64, device)).unsqueeze(1);
+        let key_index = Tensor::arange(total, (Kind::Int64, device)).unsqueeze(0);
+        // A padded query row would otherwise see no key at all and turn into NaN, which poisons gradients
+        // even under a zero loss weight; letting every position see itself keeps those rows finite.
+        let causal = key_index.le_tensor(&query_index);
+        let itself = key_index.eq_tensor(&query_index);
+        let allowed = key_mask.to_kind(Kind::Bool).unsqueeze(1).unsqueeze(1).logical_and(&causal).logical_or(&itself);
+        let mut xs = Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
+        let rotary = Rotary::new(positions, self.head_size, self.rope_theta, xs.kind());
+        // Residual additions stay out of place: `+=` on a Tensor is `add_`, which would overwrite activations
+        // that autograd still needs during fine-tuning.
+        #[allow(clippy::assign_op_pattern)]
+        for (index, layer) in self.layers.iter().enumerate() {
+            let slot = cache.as_deref_mut().map(|c| &mut c.layers[index]);
+            let attended = layer.self_attn.forward(&layer.input_layernorm.forward(&xs), &rotary, &allowed, slot);
+            xs = xs + attended;
+            let mlp_out = layer.mlp.forward(&layer.post_attention_layernorm.forward(&xs));
+            xs = xs + mlp_out;
+        }
+        self.norm.forward(&xs)
+    }
+
+    pub fn device(&self) -> Device {
+        self.embed_tokens.device()
+    }
+}
+
+/// `cumsum(mask) - 1`, clamped at 0, so that left padding does not shift the positions of real tokens.
+pub fn positions_from_mask(key_mask: &Tensor) -> Tensor {
+    (key_mask.to_kind(Kind::Int64).cumsum(1, Kind::Int64) - 1).clamp_min(0)
+}

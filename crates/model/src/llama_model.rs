@@ -1,0 +1,195 @@
+//! A LLaMA checkpoint in memory: weights, configuration and tokenizer, loaded from and saved to a Hugging
+//! Face folder (`config.json`, `*.safetensors`, `tokenizer.json`).
+
+use crate::error::{ModelError, Result};
+use crate::llama::Llama;
+use crate::llama_config::LlamaConfig;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use tch::{Device, Kind, Tensor, nn};
+use tokenizers::Tokenizer;
+
+/// The model every InsCL stage shares: fine-tuned in place, decoded greedily, and saved as checkpoints.
+pub struct LlamaModel {
+    pub vs: nn::VarStore,
+    pub llama: Llama,
+    pub config: LlamaConfig,
+    pub tokenizer: Tokenizer,
+}
+
+impl std::fmt::Debug for LlamaModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlamaModel").field("config", &self.config).field("device", &self.vs.device()).finish()
+    }
+}
+
+/// Reads a `tokenizer.json`, naming the file in the error.
+pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
+    if !path.is_file() {
+        return Err(ModelError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    }
+    Tokenizer::from_file(path).map_err(|e| ModelError::tokenizer(format!("file {}", path.display()), e))
+}
+
+/// Every tensor of every `*.safetensors` file in `dir`, by name.
+fn read_checkpoint_tensors(dir: &Path) -> Result<HashMap<String, Tensor>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| ModelError::io(dir, e))?;
+    let mut files: Vec<_> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "safetensors"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ModelError::Weights { dir: dir.to_path_buf(), message: "no *.safetensors file".to_string() });
+    }
+    let mut tensors = HashMap::new();
+    for file in files {
+        tensors.extend(Tensor::read_safetensors(&file)?);
+    }
+    Ok(tensors)
+}
+
+impl LlamaModel {
+    /// Loads a Hugging Face LLaMA folder with f32 weights.
+    pub fn load(dir: &Path, device: Device) -> Result<Self> {
+        Self::load_with_kind(dir, device, Kind::Float)
+    }
+
+    /// Loads a Hugging Face LLaMA folder, converting the weights to `kind` (e.g. `Kind::BFloat16`).
+    pub fn load_with_kind(dir: &Path, device: Device, kind: Kind) -> Result<Self> {
+        let config = LlamaConfig::from_file(&dir.join("config.json"))?;
+        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
+        let mut vs = nn::VarStore::new(device);
+        let llama = tch::no_grad(|| Llama::new(vs.root(), &config))?;
+        let mut checkpoint = read_checkpoint_tensors(dir)?;
+        let variables: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
+        let missing: Vec<&str> =
+            variables.keys().filter(|name| !checkpoint.contains_key(*name)).map(String::as_str).collect();
+        if !missing.is_empty() {
+            return Err(ModelError::Weights {
+                dir: dir.to_path_buf(),
+                message: format!("missing tensor(s) {}", missing.join(", ")),
+            });
+        }
+        for (name, mut variable) in variables {
+            let source = checkpoint.remove(&name).ok_or_else(|| ModelError::Weights {
+                dir: dir.to_path_buf(),
+                message: format!("missing tensor {name}"),
+            })?;
+            if source.size() != variable.size() {
+                return Err(ModelError::Weights {
+                    dir: dir.to_path_buf(),
+                    message: format!(
+                        "tensor {name} has shape {:?}, config implies {:?}",
+                        source.size(),
+                        variable.size()
+                    ),
+                });
+            }
+            tch::no_grad(|| variable.f_copy_(&source.to_kind(Kind::Float)))?;
+        }
+        if kind != Kind::Float {
+            vs.set_kind(kind);
+        }
+        Ok(LlamaModel { vs, llama, config, tokenizer })
+    }
+
+    /// A freshly initialised model (normal(0, initializer_range) weights) drawn from `seed`.
+    pub fn random_init(config: LlamaConfig, tokenizer: Tokenizer, device: Device, seed: i64) -> Result<Self> {
+        tch::manual_seed(seed);
+        let vs = nn::VarStore::new(device);
+        let llama = tch::no_grad(|| Llama::new(vs.root(), &config))?;
+        Ok(LlamaModel { vs, llama, config, tokenizer })
+    }
+
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    /// End-of-sequence ids: the configuration's, plus `<|im_end|>`, `</s>` and `<|endoftext|>` when the vocabulary has them.
+    pub fn stop_token_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.config.eos_token_id.into_iter().collect();
+        for token in ["<|im_end|>", "</s>", "<|endoftext|>"] {
+            if let Some(id) = self.tokenizer.token_to_id(token).map(i64::from)
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// Token ids of `text` without special tokens added (prompts carry their own ChatML markers).
+    pub fn encode(&self, text: &str) -> Result<Vec<i64>> {
+        let encoding = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| ModelError::tokenizer(format!("encoding {:?}", preview(text)), e))?;
+        Ok(encoding.get_ids().iter().map(|&id| i64::from(id)).collect())
+    }
+
+    /// Text of `ids`, special tokens skipped.
+    pub fn decode(&self, ids: &[i64]) -> Result<String> {
+        let ids: Vec<u32> = ids
+            .iter()
+            .map(|&id| u32::try_from(id).map_err(|_| ModelError::Input(format!("token id {id} is negative"))))
+            .collect::<Result<_>>()?;
+        self.tokenizer.decode(&ids, true).map_err(|e| ModelError::tokenizer("decoding", e))
+    }
+
+    /// The checkpoint as Hugging Face files: `config.json`, `model.safetensors` (f32, tied `lm_head` left out,
+    /// as `transformers` writes it) and `tokenizer.json`.
+    pub fn hf_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut config = self.config.clone();
+        config.torch_dtype = "float32".to_string();
+        let config_json = serde_json::to_vec_pretty(&config)
+            .map_err(|e| ModelError::Serialise { what: "config.json".to_string(), message: e.to_string() })?;
+        let variables: BTreeMap<String, Tensor> = self.vs.variables().into_iter().collect();
+        let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(variables.len());
+        for (name, tensor) in variables {
+            let host = tensor.detach().to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
+            let shape: Vec<usize> = host.size().iter().map(|&d| d as usize).collect();
+            let mut bytes = vec![0u8; host.numel() * 4];
+            host.f_copy_data_u8(&mut bytes, host.numel())?;
+            buffers.push((name, shape, bytes));
+        }
+        let views = buffers
+            .iter()
+            .map(|(name, shape, bytes)| {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                    .map(|view| (name.as_str(), view))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| ModelError::Serialise { what: "model.safetensors".to_string(), message: e.to_string() })?;
+        let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+        let weights = safetensors::serialize(views, Some(metadata))
+            .map_err(|e| ModelError::Serialise { what: "model.safetensors".to_string(), message: e.to_string() })?;
+        let tokenizer_json = self
+            .tokenizer
+            .to_string(false)
+            .map_err(|e| ModelError::Serialise { what: "tokenizer.json".to_string(), message: e.to_string() })?;
+        Ok(vec![
+            ("config.json".to_string(), config_json),
+            ("model.safetensors".to_string(), weights),
+            ("tokenizer.json".to_string(), tokenizer_json.into_bytes()),
+        ])
+    }
+
+    /// Writes [`Self::hf_files`] into `dir` (created if needed).
+    pub fn save_hf(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+        for (name, bytes) in self.hf_files()? {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn preview(text: &str) -> String {
+    let mut short: String = text.chars().take(40).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
