@@ -1,0 +1,347 @@
+//! The OpenAI-compatible tagger against a scripted HTTP/1.1 server on 127.0.0.1 that each test starts.
+
+use inscl_annotate::prompt::tagging_prompt;
+use inscl_annotate::{AnnotateError, Instruction, OpenAiTagger, Tagger};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "sk-test-0123456789abcdef";
+
+#[derive(Debug, Clone)]
+struct Request {
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn instruction(&self) -> String {
+        let prompt = self.body["messages"][0]["content"].as_str().unwrap_or_default();
+        prompt
+            .split("[begin]\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[end]").next())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// What the server answers to the n-th request (0-based, over all connections) for an instruction.
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    delay: Duration,
+}
+
+fn completion(content: &str) -> Answer {
+    let body = json!({"id": "x", "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]});
+    Answer {
+        status: 200,
+        headers: vec![],
+        body: body.to_string(),
+        delay: Duration::ZERO,
+    }
+}
+
+fn tags_for(instruction: &str) -> String {
+    json!([{"tag": format!("Tag of {instruction}"), "explanation": "scripted"}]).to_string()
+}
+
+struct Server {
+    base: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+    max_in_flight: Arc<AtomicUsize>,
+}
+
+/// Serves until `limit` requests were answered or 20 s passed; `script(request, attempt of this
+/// instruction)` decides each answer.
+fn serve(limit: usize, script: impl Fn(&Request, usize) -> Answer + Send + Sync + 'static) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max_in_flight = Arc::new(AtomicUsize::new(0));
+    let script = Arc::new(script);
+    let (log, in_flight2, max2) = (requests.clone(), in_flight.clone(), max_in_flight.clone());
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let accepted = AtomicUsize::new(0);
+        while Instant::now() < deadline && accepted.load(Ordering::SeqCst) < limit {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    let (log, in_flight, max, script) = (log.clone(), in_flight2.clone(), max2.clone(), script.clone());
+                    std::thread::spawn(move || handle(stream, &log, &in_flight, &max, script.as_ref()));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    Server {
+        base,
+        requests,
+        max_in_flight,
+    }
+}
+
+fn handle(
+    mut stream: TcpStream,
+    log: &Mutex<Vec<Request>>,
+    in_flight: &AtomicUsize,
+    max: &AtomicUsize,
+    script: &(dyn Fn(&Request, usize) -> Answer + Send + Sync),
+) {
+    stream.set_nonblocking(false).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let Some(request) = read_request(&mut stream) else {
+        return;
+    };
+    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    max.fetch_max(now, Ordering::SeqCst);
+    let attempt = {
+        let mut log = log.lock().unwrap();
+        let attempt = log.iter().filter(|r| r.instruction() == request.instruction()).count();
+        log.push(request.clone());
+        attempt
+    };
+    let answer = script(&request, attempt);
+    std::thread::sleep(answer.delay);
+    let reason = match answer.status {
+        200 => "OK",
+        401 => "Unauthorized",
+        429 => "Too Many Requests",
+        _ => "Error",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        answer.status,
+        answer.body.len()
+    );
+    for (name, value) in &answer.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    in_flight.fetch_sub(1, Ordering::SeqCst);
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|_| stream.write_all(answer.body.as_bytes()));
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let header_end = loop {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+        if let Some(pos) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..header_end]).to_string();
+    let headers: Vec<(String, String)> = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            line.split_once(':')
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    while data.len() < header_end + length {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+    }
+    let body = serde_json::from_slice(&data[header_end..]).ok()?;
+    Some(Request { headers, body })
+}
+
+fn tagger(server: &Server) -> OpenAiTagger {
+    let mut tagger = OpenAiTagger::with_api_key(&server.base, "test-model", KEY.to_string());
+    tagger.concurrency = 2;
+    tagger.timeout = Duration::from_secs(5);
+    tagger.backoff_base = Duration::from_millis(20);
+    tagger
+}
+
+fn instructions(n: usize) -> Vec<Instruction> {
+    (0..n)
+        .map(|i| Instruction {
+            id: format!("task{i}"),
+            text: format!("Instruction number {i}."),
+        })
+        .collect()
+}
+
+#[test]
+fn good_replies_with_key_exact_prompt_and_temperature_zero() {
+    let server = serve(3, |request, _| completion(&tags_for(&request.instruction())));
+    let items = instructions(3);
+    let lists = tagger(&server).tag(&items).unwrap();
+    for (item, list) in items.iter().zip(&lists) {
+        assert_eq!(list.source, "openai:test-model");
+        assert_eq!(list.tags.len(), 1);
+        assert_eq!(list.tags[0].tag, format!("Tag of {}", item.text));
+    }
+    let requests = server.requests.lock().unwrap();
+    assert_eq!(requests.len(), 3);
+    for request in requests.iter() {
+        assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+        assert_eq!(request.body["temperature"], json!(0));
+        assert_eq!(request.body["model"], "test-model");
+        assert_eq!(request.body["messages"][0]["role"], "user");
+        let item = items
+            .iter()
+            .find(|i| i.text == request.instruction())
+            .expect("known instruction");
+        assert_eq!(
+            request.body["messages"][0]["content"].as_str().unwrap(),
+            tagging_prompt(&item.text)
+        );
+    }
+}
+
+#[test]
+fn unparseable_reply_is_retried() {
+    let server = serve(2, |request, attempt| match attempt {
+        0 => completion("I think the tags are: translation, french"),
+        _ => completion(&format!("```json\n{}\n```", tags_for(&request.instruction()))),
+    });
+    let lists = tagger(&server).tag(&instructions(1)).unwrap();
+    assert_eq!(lists[0].tags[0].tag, "Tag of Instruction number 0.");
+    assert_eq!(server.requests.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn rate_limit_honours_retry_after() {
+    let server = serve(2, |request, attempt| match attempt {
+        0 => Answer {
+            status: 429,
+            headers: vec![("Retry-After", "1".to_string())],
+            body: r#"{"error": {"message": "slow down"}}"#.to_string(),
+            delay: Duration::ZERO,
+        },
+        _ => completion(&tags_for(&request.instruction())),
+    });
+    let mut tagger = tagger(&server);
+    tagger.backoff_base = Duration::from_secs(30);
+    let start = Instant::now();
+    let lists = tagger.tag(&instructions(1)).unwrap();
+    let waited = start.elapsed();
+    assert_eq!(lists[0].tags.len(), 1);
+    assert!(
+        waited >= Duration::from_millis(950) && waited < Duration::from_secs(10),
+        "waited {waited:?}"
+    );
+}
+
+#[test]
+fn server_error_backs_off_and_succeeds() {
+    let server = serve(3, |request, attempt| match attempt {
+        0 | 1 => Answer {
+            status: 503,
+            headers: vec![],
+            body: "overloaded".into(),
+            delay: Duration::ZERO,
+        },
+        _ => completion(&tags_for(&request.instruction())),
+    });
+    let start = Instant::now();
+    let lists = tagger(&server).tag(&instructions(1)).unwrap();
+    assert_eq!(lists[0].tags.len(), 1);
+    // Back-off 20 ms then 40 ms.
+    assert!(start.elapsed() >= Duration::from_millis(60), "{:?}", start.elapsed());
+    assert_eq!(server.requests.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn timeout_then_success() {
+    let server = serve(2, |request, attempt| {
+        let mut answer = completion(&tags_for(&request.instruction()));
+        if attempt == 0 {
+            answer.delay = Duration::from_millis(1500);
+        }
+        answer
+    });
+    let mut tagger = tagger(&server);
+    tagger.timeout = Duration::from_millis(400);
+    let start = Instant::now();
+    let lists = tagger.tag(&instructions(1)).unwrap();
+    assert_eq!(lists[0].tags[0].tag, "Tag of Instruction number 0.");
+    assert!(
+        start.elapsed() < Duration::from_millis(1400),
+        "the slow reply was not awaited: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(server.requests.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn permanent_failure_names_the_instruction_and_hides_the_key() {
+    let server = serve(1, |_, _| Answer {
+        status: 401,
+        headers: vec![],
+        body: format!(r#"{{"error": {{"message": "Incorrect API key provided: {KEY}"}}}}"#),
+        delay: Duration::ZERO,
+    });
+    let err = tagger(&server).tag(&instructions(1)).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(err, AnnotateError::TaggingFailed { ref id, attempts: 1, .. } if id == "task0"),
+        "{message}"
+    );
+    assert!(message.contains("HTTP 401"), "{message}");
+    assert!(!message.contains(KEY) && !format!("{err:?}").contains(KEY), "{message}");
+    assert_eq!(server.requests.lock().unwrap().len(), 1, "no retry on 401");
+}
+
+#[test]
+fn replies_that_never_parse_fail_after_the_retries() {
+    let server = serve(4, |_, _| completion("no tags today"));
+    let err = tagger(&server).tag(&instructions(1)).unwrap_err();
+    assert!(
+        matches!(err, AnnotateError::TaggingFailed { ref id, attempts: 4, .. } if id == "task0"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no tags today"), "{err}");
+    assert_eq!(server.requests.lock().unwrap().len(), 4, "1 try + max_retries 3");
+}
+
+#[test]
+fn concurrency_is_bounded() {
+    let server = serve(12, |request, _| {
+        let mut answer = completion(&tags_for(&request.instruction()));
+        answer.delay = Duration::from_millis(150);
+        answer
+    });
+    let mut tagger = tagger(&server);
+    tagger.concurrency = 3;
+    let start = Instant::now();
+    let lists = tagger.tag(&instructions(12)).unwrap();
+    assert_eq!(lists.len(), 12);
+    let max = server.max_in_flight.load(Ordering::SeqCst);
+    assert_eq!(max, 3, "max in flight");
+    // 12 requests of 150 ms, 3 at a time: 4 rounds.
+    assert!(start.elapsed() >= Duration::from_millis(590), "{:?}", start.elapsed());
+}
