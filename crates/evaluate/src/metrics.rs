@@ -1,0 +1,442 @@
+//! The paper's continual-learning metrics, computed from the R matrix of one (order, method) run.
+//!
+//! `R[i][j]` is the Rouge-L F (×100) of the model after stage `i` on the test split of the `j`-th category of
+//! the order, for `j ≤ i`. Stages are 1-based in these docs and in [`MetricRow::stage`]; the `Vec`s are 0-based.
+//!
+//! - **Relative Gain** (InsCL §4.2): `RG_i = mean_{j<i} R[i][j] / upbound[j] × 100` for `i ≥ 2`, where
+//!   `upbound[j]` is the score of the expert trained on category `j` alone. Per run the paper tabulates the
+//!   mean (`RG_avg`) and the **population** standard deviation (`RG_std`, divisor `n − 1` stages, not `n − 2`)
+//!   of `RG_2..RG_n`, and the final `RG_n` (`RG_final`).
+//! - **Forgetting rate** (our definition; the paper does not publish its formula):
+//!   `FG_j = (R[j][j] − R[n][j]) / R[j][j] × 100` for `j < n`, the percentage of category `j`'s score right
+//!   after learning it that is lost by the end. Negative means the category improved later (backward transfer).
+//! - **BWT** = `mean_{j<n} (R[n][j] − R[j][j])` and **AP** = `mean_{j≤n} R[n][j]`, as CITB and SAPT report them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Scores of the model after each stage of one order, on every category learned so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RMatrix {
+    /// The order's categories; stage `i` (1-based) trains `categories[i - 1]`.
+    pub categories: Vec<String>,
+    /// `r[i][j]`: 0-based stage `i`, category `categories[j]`. Row `i` needs cells `0..=i`; longer rows are
+    /// allowed (square matrices) and cells past the diagonal are ignored.
+    pub r: Vec<Vec<Option<f64>>>,
+}
+
+/// One number in long format, the shape `metrics.parquet` stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    pub order: String,
+    pub method: String,
+    /// 1-based stage for `R` and `RG`; `None` for per-category and per-run metrics.
+    pub stage: Option<usize>,
+    /// The category for `R`, `upbound` and `FG`; `None` otherwise.
+    pub category: Option<String>,
+    /// One of [`METRIC_NAMES`].
+    pub metric: String,
+    pub value: f64,
+}
+
+/// Every metric name [`metric_rows`] emits.
+pub const METRIC_NAMES: [&str; 9] = ["R", "upbound", "RG", "RG_avg", "RG_std", "RG_final", "FG", "BWT", "AP"];
+
+/// Mean and population standard deviation of `RG_2..RG_n`, and `RG_n`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RgSummary {
+    pub avg: f64,
+    pub std: f64,
+    pub last: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricsError {
+    /// The metrics compare stages, so one stage is not enough.
+    TooFewStages {
+        stages: usize,
+    },
+    /// `r` has a different number of rows than there are categories.
+    RowCount {
+        rows: usize,
+        categories: usize,
+    },
+    /// Row `stage` (1-based) has fewer than `stage` cells.
+    ShortRow {
+        stage: usize,
+        len: usize,
+    },
+    MissingCell {
+        stage: usize,
+        category: String,
+    },
+    /// A score that is NaN, infinite or outside `[0, 100]`.
+    BadScore {
+        stage: usize,
+        category: String,
+        value: f64,
+    },
+    MissingUpbound {
+        category: String,
+    },
+    /// An upper bound that is zero, negative, NaN, infinite or above 100: it would divide Relative Gain.
+    BadUpbound {
+        category: String,
+        value: f64,
+    },
+    /// `FG_j` divides by `R[j][j]`.
+    ZeroDiagonal {
+        stage: usize,
+        category: String,
+    },
+    DuplicateCategory {
+        category: String,
+    },
+}
+
+impl fmt::Display for MetricsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooFewStages { stages } => {
+                write!(f, "the R matrix has {stages} stage(s); Relative Gain, FG and BWT need at least 2")
+            }
+            Self::RowCount { rows, categories } => {
+                write!(f, "the R matrix has {rows} rows but the order has {categories} categories (one stage each)")
+            }
+            Self::ShortRow { stage, len } => {
+                write!(f, "R row of stage {stage} has {len} cells; it needs one per category learned so far ({stage})")
+            }
+            Self::MissingCell { stage, category } => {
+                write!(
+                    f,
+                    "R[stage {stage}][{category}] is missing: the model after stage {stage} was not scored on {category}"
+                )
+            }
+            Self::BadScore { stage, category, value } => {
+                write!(f, "R[stage {stage}][{category}] = {value} is not a Rouge-L score in [0, 100]")
+            }
+            Self::MissingUpbound { category } => write!(f, "no expert upper bound for category {category}"),
+            Self::BadUpbound { category, value } => {
+                write!(f, "upper bound of category {category} is {value}; Relative Gain needs a score in (0, 100]")
+            }
+            Self::ZeroDiagonal { stage, category } => write!(
+                f,
+                "R[stage {stage}][{category}] = 0: the forgetting rate of {category} divides by its score right after learning it"
+            ),
+            Self::DuplicateCategory { category } => write!(f, "category {category} appears twice in the order"),
+        }
+    }
+}
+
+impl std::error::Error for MetricsError {}
+
+impl RMatrix {
+    /// Number of stages (= categories in the order).
+    pub fn stages(&self) -> usize {
+        self.categories.len()
+    }
+
+    /// `R[stage][category]`, both 0-based, checked to be present and a score.
+    pub fn get(&self, stage: usize, category: usize) -> Result<f64, MetricsError> {
+        let name = || self.categories.get(category).cloned().unwrap_or_else(|| format!("#{}", category + 1));
+        let row = self.r.get(stage).ok_or(MetricsError::RowCount { rows: self.r.len(), categories: self.stages() })?;
+        let value = row
+            .get(category)
+            .copied()
+            .flatten()
+            .ok_or_else(|| MetricsError::MissingCell { stage: stage + 1, category: name() })?;
+        if !value.is_finite() || !(0.0..=100.0).contains(&value) {
+            return Err(MetricsError::BadScore { stage: stage + 1, category: name(), value });
+        }
+        Ok(value)
+    }
+
+    /// Checks the shape and every cell on or below the diagonal, so later errors cannot be partial.
+    pub fn validate(&self) -> Result<(), MetricsError> {
+        if self.r.len() != self.stages() {
+            return Err(MetricsError::RowCount { rows: self.r.len(), categories: self.stages() });
+        }
+        for (i, name) in self.categories.iter().enumerate() {
+            if self.categories[..i].contains(name) {
+                return Err(MetricsError::DuplicateCategory { category: name.clone() });
+            }
+        }
+        for (i, row) in self.r.iter().enumerate() {
+            if row.len() <= i {
+                return Err(MetricsError::ShortRow { stage: i + 1, len: row.len() });
+            }
+            for j in 0..=i {
+                self.get(i, j)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_multi_stage(&self) -> Result<usize, MetricsError> {
+        self.validate()?;
+        match self.stages() {
+            n if n < 2 => Err(MetricsError::TooFewStages { stages: n }),
+            n => Ok(n),
+        }
+    }
+}
+
+/// The expert scores of the order's categories, in order, checked to be usable as divisors.
+pub fn upbounds_in_order(rm: &RMatrix, upbounds: &BTreeMap<String, f64>) -> Result<Vec<f64>, MetricsError> {
+    rm.categories
+        .iter()
+        .map(|category| {
+            let value =
+                *upbounds.get(category).ok_or_else(|| MetricsError::MissingUpbound { category: category.clone() })?;
+            if !value.is_finite() || value <= 0.0 || value > 100.0 {
+                return Err(MetricsError::BadUpbound { category: category.clone(), value });
+            }
+            Ok(value)
+        })
+        .collect()
+}
+
+/// `(stage, RG_stage)` for stages `2..=n` (1-based).
+pub fn relative_gain(rm: &RMatrix, upbounds: &BTreeMap<String, f64>) -> Result<Vec<(usize, f64)>, MetricsError> {
+    let n = rm.validate_multi_stage()?;
+    let up = upbounds_in_order(rm, upbounds)?;
+    (1..n)
+        .map(|i| {
+            let mut sum = 0.0;
+            for (j, bound) in up.iter().enumerate().take(i) {
+                sum += rm.get(i, j)? / bound * 100.0;
+            }
+            Ok((i + 1, sum / i as f64))
+        })
+        .collect()
+}
+
+/// Mean, population standard deviation (divisor = number of values) and last value of an RG series.
+pub fn summarize_rg(rg: &[(usize, f64)]) -> Result<RgSummary, MetricsError> {
+    let Some(&(_, last)) = rg.last() else {
+        return Err(MetricsError::TooFewStages { stages: 1 });
+    };
+    let count = rg.len() as f64;
+    let avg = rg.iter().map(|(_, v)| v).sum::<f64>() / count;
+    let variance = rg.iter().map(|(_, v)| (v - avg).powi(2)).sum::<f64>() / count;
+    Ok(RgSummary { avg, std: variance.sqrt(), last })
+}
+
+/// `(category index, FG_j)` for every category but the last, whose score is never revisited.
+pub fn forgetting_rates(rm: &RMatrix) -> Result<Vec<(usize, f64)>, MetricsError> {
+    let n = rm.validate_multi_stage()?;
+    (0..n - 1)
+        .map(|j| {
+            let just_learned = rm.get(j, j)?;
+            if just_learned == 0.0 {
+                return Err(MetricsError::ZeroDiagonal { stage: j + 1, category: rm.categories[j].clone() });
+            }
+            Ok((j, (just_learned - rm.get(n - 1, j)?) / just_learned * 100.0))
+        })
+        .collect()
+}
+
+/// Backward transfer: mean over `j < n` of `R[n][j] − R[j][j]`; negative means forgetting.
+pub fn backward_transfer(rm: &RMatrix) -> Result<f64, MetricsError> {
+    let n = rm.validate_multi_stage()?;
+    let mut sum = 0.0;
+    for j in 0..n - 1 {
+        sum += rm.get(n - 1, j)? - rm.get(j, j)?;
+    }
+    Ok(sum / (n - 1) as f64)
+}
+
+/// Average performance: mean of the final model's scores over every category of the order.
+pub fn average_performance(rm: &RMatrix) -> Result<f64, MetricsError> {
+    rm.validate()?;
+    let n = rm.stages();
+    if n == 0 {
+        return Err(MetricsError::TooFewStages { stages: 0 });
+    }
+    let mut sum = 0.0;
+    for j in 0..n {
+        sum += rm.get(n - 1, j)?;
+    }
+    Ok(sum / n as f64)
+}
+
+/// Every metric of one (order, method) run in long format: the R cells, the upper bounds, RG per stage and its
+/// summary, FG per category, BWT and AP.
+pub fn metric_rows(
+    order: &str,
+    method: &str,
+    rm: &RMatrix,
+    upbounds: &BTreeMap<String, f64>,
+) -> Result<Vec<MetricRow>, MetricsError> {
+    let n = rm.validate_multi_stage()?;
+    let up = upbounds_in_order(rm, upbounds)?;
+    let rg = relative_gain(rm, upbounds)?;
+    let summary = summarize_rg(&rg)?;
+    let fg = forgetting_rates(rm)?;
+    let row = |stage: Option<usize>, category: Option<usize>, metric: &str, value: f64| MetricRow {
+        order: order.to_string(),
+        method: method.to_string(),
+        stage,
+        category: category.map(|j| rm.categories[j].clone()),
+        metric: metric.to_string(),
+        value,
+    };
+    let mut rows = Vec::with_capacity(n * (n + 1) / 2 + 3 * n + 5);
+    for i in 0..n {
+        for j in 0..=i {
+            rows.push(row(Some(i + 1), Some(j), "R", rm.get(i, j)?));
+        }
+    }
+    rows.extend(up.iter().enumerate().map(|(j, &v)| row(None, Some(j), "upbound", v)));
+    rows.extend(rg.iter().map(|&(stage, v)| row(Some(stage), None, "RG", v)));
+    rows.push(row(None, None, "RG_avg", summary.avg));
+    rows.push(row(None, None, "RG_std", summary.std));
+    rows.push(row(None, None, "RG_final", summary.last));
+    rows.extend(fg.iter().map(|&(j, v)| row(None, Some(j), "FG", v)));
+    rows.push(row(None, None, "BWT", backward_transfer(rm)?));
+    rows.push(row(None, None, "AP", average_performance(rm)?));
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-9, "{a} != {b}");
+    }
+
+    /// Three categories; hand-picked so every quotient is exact.
+    ///   stage 1: A=40
+    ///   stage 2: A=30 B=50
+    ///   stage 3: A=20 B=45 C=60       upbounds A=50 B=60 C=80
+    fn three_stage() -> (RMatrix, BTreeMap<String, f64>) {
+        let rm = RMatrix {
+            categories: vec!["A".into(), "B".into(), "C".into()],
+            r: vec![vec![Some(40.0)], vec![Some(30.0), Some(50.0)], vec![Some(20.0), Some(45.0), Some(60.0)]],
+        };
+        let up = [("A", 50.0), ("B", 60.0), ("C", 80.0)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        (rm, up)
+    }
+
+    #[test]
+    fn relative_gain_by_hand() {
+        let (rm, up) = three_stage();
+        let rg = relative_gain(&rm, &up).unwrap();
+        // RG_2 = 30/50*100 = 60; RG_3 = (20/50*100 + 45/60*100) / 2 = (40 + 75) / 2 = 57.5
+        assert_eq!(rg.len(), 2);
+        assert_eq!(rg[0].0, 2);
+        close(rg[0].1, 60.0);
+        assert_eq!(rg[1].0, 3);
+        close(rg[1].1, 57.5);
+        let s = summarize_rg(&rg).unwrap();
+        // mean 58.75; population std = |60 − 57.5| / 2 = 1.25 (the sample std would be 1.7678)
+        close(s.avg, 58.75);
+        close(s.std, 1.25);
+        close(s.last, 57.5);
+    }
+
+    #[test]
+    fn forgetting_bwt_ap_by_hand() {
+        let (rm, _) = three_stage();
+        let fg = forgetting_rates(&rm).unwrap();
+        // FG_A = (40 − 20)/40 = 50 %; FG_B = (50 − 45)/50 = 10 %
+        assert_eq!(fg.len(), 2);
+        close(fg[0].1, 50.0);
+        close(fg[1].1, 10.0);
+        // BWT = ((20 − 40) + (45 − 50)) / 2 = −12.5; AP = (20 + 45 + 60) / 3 = 41.666…
+        close(backward_transfer(&rm).unwrap(), -12.5);
+        close(average_performance(&rm).unwrap(), 125.0 / 3.0);
+    }
+
+    #[test]
+    fn negative_forgetting_when_a_category_improves() {
+        let rm = RMatrix {
+            categories: vec!["A".into(), "B".into()],
+            r: vec![vec![Some(20.0), None], vec![Some(25.0), Some(10.0)]],
+        };
+        close(forgetting_rates(&rm).unwrap()[0].1, -25.0);
+        close(backward_transfer(&rm).unwrap(), 5.0);
+    }
+
+    #[test]
+    fn square_matrix_ignores_cells_past_the_diagonal() {
+        let (mut rm, up) = three_stage();
+        for row in &mut rm.r {
+            row.resize(3, Some(99.0));
+        }
+        close(relative_gain(&rm, &up).unwrap()[1].1, 57.5);
+        close(average_performance(&rm).unwrap(), 125.0 / 3.0);
+    }
+
+    #[test]
+    fn long_rows_cover_every_metric() {
+        let (rm, up) = three_stage();
+        let rows = metric_rows("curriculum", "inscl", &rm, &up).unwrap();
+        let count = |m: &str| rows.iter().filter(|r| r.metric == m).count();
+        assert_eq!(count("R"), 6);
+        assert_eq!(count("upbound"), 3);
+        assert_eq!(count("RG"), 2);
+        assert_eq!(count("FG"), 2);
+        for single in ["RG_avg", "RG_std", "RG_final", "BWT", "AP"] {
+            assert_eq!(count(single), 1, "{single}");
+        }
+        assert!(rows.iter().all(|r| METRIC_NAMES.contains(&r.metric.as_str())));
+        assert!(rows.iter().all(|r| r.order == "curriculum" && r.method == "inscl"));
+        let find = |m: &str, stage: Option<usize>, cat: Option<&str>| {
+            rows.iter().find(|r| r.metric == m && r.stage == stage && r.category.as_deref() == cat).unwrap().value
+        };
+        close(find("R", Some(3), Some("B")), 45.0);
+        close(find("upbound", None, Some("C")), 80.0);
+        close(find("RG", Some(3), None), 57.5);
+        close(find("RG_final", None, None), 57.5);
+        close(find("RG_std", None, None), 1.25);
+        close(find("FG", None, Some("A")), 50.0);
+        close(find("BWT", None, None), -12.5);
+    }
+
+    #[test]
+    fn errors_name_the_cell() {
+        let (mut rm, up) = three_stage();
+        rm.r[2][1] = None;
+        let err = relative_gain(&rm, &up).unwrap_err();
+        assert_eq!(err, MetricsError::MissingCell { stage: 3, category: "B".into() });
+        assert!(err.to_string().contains("R[stage 3][B]"), "{err}");
+
+        let (mut rm, up) = three_stage();
+        rm.r[1][0] = Some(f64::NAN);
+        assert!(matches!(metric_rows("o", "m", &rm, &up), Err(MetricsError::BadScore { stage: 2, .. })));
+
+        let (mut rm, _) = three_stage();
+        rm.r[1] = vec![Some(1.0)];
+        assert_eq!(backward_transfer(&rm).unwrap_err(), MetricsError::ShortRow { stage: 2, len: 1 });
+
+        let (mut rm, up) = three_stage();
+        rm.r[0][0] = Some(0.0);
+        assert_eq!(forgetting_rates(&rm).unwrap_err(), MetricsError::ZeroDiagonal { stage: 1, category: "A".into() });
+        assert!(relative_gain(&rm, &up).is_ok(), "a zero score is fine where it is not a divisor");
+    }
+
+    #[test]
+    fn errors_name_the_upbound_or_shape() {
+        let (rm, mut up) = three_stage();
+        up.insert("B".into(), 0.0);
+        let err = relative_gain(&rm, &up).unwrap_err();
+        assert_eq!(err, MetricsError::BadUpbound { category: "B".into(), value: 0.0 });
+        assert!(err.to_string().contains("category B"), "{err}");
+        up.remove("B");
+        assert_eq!(relative_gain(&rm, &up).unwrap_err(), MetricsError::MissingUpbound { category: "B".into() });
+
+        let (mut rm, up) = three_stage();
+        rm.r.pop();
+        assert_eq!(relative_gain(&rm, &up).unwrap_err(), MetricsError::RowCount { rows: 2, categories: 3 });
+
+        let one = RMatrix { categories: vec!["A".into()], r: vec![vec![Some(10.0)]] };
+        assert_eq!(metric_rows("o", "m", &one, &up).unwrap_err(), MetricsError::TooFewStages { stages: 1 });
+        close(average_performance(&one).unwrap(), 10.0);
+
+        let dup =
+            RMatrix { categories: vec!["A".into(), "A".into()], r: vec![vec![Some(1.0)], vec![Some(1.0), Some(1.0)]] };
+        assert_eq!(backward_transfer(&dup).unwrap_err(), MetricsError::DuplicateCategory { category: "A".into() });
+    }
+}
