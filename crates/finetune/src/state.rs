@@ -1,0 +1,234 @@
+//! The resumable training state: one safetensors file holding the weights, the AdamW moments and, in its JSON
+//! metadata, the step counter, the data cursor, the log and what the state belongs to (model config, vocabulary,
+//! a fingerprint of the encoded data and the training parameters). It is replaced atomically: written under a
+//! temporary name in the same directory, fsynced, renamed over the old state, and the directory fsynced, so a
+//! kill at any moment leaves either the previous state or the new one.
+
+use crate::error::{FinetuneError, Result};
+use crate::optim::AdamW;
+use crate::train::StepLog;
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tch::{Device, Kind, Tensor};
+
+pub const STATE_FILE: &str = "train_state.safetensors";
+const TEMP_PREFIX: &str = ".train_state.tmp-";
+const METADATA_KEY: &str = "inscl.finetune.state";
+const FORMAT_VERSION: u32 = 1;
+
+/// Everything of the state but the tensors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StateMeta {
+    pub format_version: u32,
+    /// The model's `LlamaConfig` as JSON.
+    pub model_config: serde_json::Value,
+    /// Tokens in the tokenizer, added tokens included.
+    pub tokenizer_vocab_size: usize,
+    /// blake3 of the encoded examples and the parameters that shape the run (not the save cadence).
+    pub run_fingerprint: String,
+    /// Optimiser steps taken.
+    pub step: usize,
+    /// The cursor: the next micro batch to train is `next_batch` of epoch `epoch`'s plan.
+    pub epoch: usize,
+    pub next_batch: usize,
+    pub log: Vec<StepLog>,
+    /// Seconds spent training before this state was written, over all earlier attempts.
+    pub train_secs: f64,
+}
+
+/// What a run expects a state to belong to.
+pub struct RunIdentity {
+    pub model_config: serde_json::Value,
+    pub tokenizer_vocab_size: usize,
+    pub run_fingerprint: String,
+}
+
+pub fn state_path(resume_dir: &Path) -> PathBuf {
+    resume_dir.join(STATE_FILE)
+}
+
+pub(crate) fn tensor_bytes(tensor: &Tensor) -> Result<(Vec<usize>, Vec<u8>)> {
+    let flat = tensor.f_detach()?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
+    let shape: Vec<usize> = flat.size().iter().map(|&d| d as usize).collect();
+    let numel = flat.numel();
+    let mut values = vec![0f32; numel];
+    flat.f_copy_data(&mut values, numel)?;
+    Ok((shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+}
+
+/// Writes the state of `variables` (all model variables by name) and `optimizer` atomically.
+pub fn save_state(
+    resume_dir: &Path,
+    variables: &BTreeMap<String, Tensor>,
+    optimizer: &AdamW,
+    meta: &StateMeta,
+) -> Result<()> {
+    std::fs::create_dir_all(resume_dir).map_err(|e| FinetuneError::io(resume_dir, e))?;
+    // Moments and weights are stored as f32 (exact for f32 and bf16 parameters alike).
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, tensor) in variables {
+        let (shape, bytes) = tensor_bytes(tensor)?;
+        buffers.push((format!("param/{name}"), shape, bytes));
+    }
+    for p in &optimizer.params {
+        let (shape, bytes) = tensor_bytes(&p.exp_avg)?;
+        buffers.push((format!("exp_avg/{}", p.name), shape, bytes));
+        let (shape, bytes) = tensor_bytes(&p.exp_avg_sq)?;
+        buffers.push((format!("exp_avg_sq/{}", p.name), shape, bytes));
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|view| (name.clone(), view))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad_state(resume_dir, format!("building tensor views: {e}")))?;
+    let meta_json = serde_json::to_string(meta).map_err(|e| bad_state(resume_dir, e.to_string()))?;
+    let metadata = HashMap::from([(METADATA_KEY.to_string(), meta_json)]);
+    let bytes = safetensors::tensor::serialize(views, Some(metadata))
+        .map_err(|e| bad_state(resume_dir, format!("serialising: {e}")))?;
+
+    let temp = resume_dir.join(format!("{TEMP_PREFIX}{}", std::process::id()));
+    let mut file = File::create(&temp).map_err(|e| FinetuneError::io(&temp, e))?;
+    file.write_all(&bytes).map_err(|e| FinetuneError::io(&temp, e))?;
+    file.sync_all().map_err(|e| FinetuneError::io(&temp, e))?;
+    drop(file);
+    let target = state_path(resume_dir);
+    std::fs::rename(&temp, &target).map_err(|e| FinetuneError::io(&target, e))?;
+    File::open(resume_dir).and_then(|dir| dir.sync_all()).map_err(|e| FinetuneError::io(resume_dir, e))?;
+    Ok(())
+}
+
+fn bad_state(path: &Path, reason: String) -> FinetuneError {
+    FinetuneError::BadState { path: path.to_path_buf(), reason }
+}
+
+/// Removes temporary files a killed writer left behind.
+fn remove_stale_temps(resume_dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(resume_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(FinetuneError::io(resume_dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| FinetuneError::io(resume_dir, e))?;
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            std::fs::remove_file(entry.path()).map_err(|e| FinetuneError::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Names the fields of two JSON objects that differ, `field: a -> b`.
+fn json_differences(in_state: &serde_json::Value, in_run: &serde_json::Value) -> (String, String) {
+    let empty = serde_json::Map::new();
+    let a = in_state.as_object().unwrap_or(&empty);
+    let b = in_run.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let null = serde_json::Value::Null;
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    for key in keys {
+        let (x, y) = (a.get(key).unwrap_or(&null), b.get(key).unwrap_or(&null));
+        if x != y {
+            left.push(format!("{key}={x}"));
+            right.push(format!("{key}={y}"));
+        }
+    }
+    (left.join(", "), right.join(", "))
+}
+
+/// Loads the state in `resume_dir` into `variables` and `optimizer` if there is one, after checking it belongs
+/// to this run; returns its metadata, or `None` when there is no state.
+pub fn load_state(
+    resume_dir: &Path,
+    identity: &RunIdentity,
+    variables: &BTreeMap<String, Tensor>,
+    optimizer: &mut AdamW,
+) -> Result<Option<StateMeta>> {
+    remove_stale_temps(resume_dir)?;
+    let path = state_path(resume_dir);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(FinetuneError::io(&path, e)),
+    };
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad_state(&path, format!("not a safetensors file: {e}")))?;
+    let meta_json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(METADATA_KEY))
+        .ok_or_else(|| bad_state(&path, format!("no `{METADATA_KEY}` metadata")))?;
+    let meta: StateMeta =
+        serde_json::from_str(meta_json).map_err(|e| bad_state(&path, format!("metadata: {e}")))?;
+    check_identity(&path, &meta, identity)?;
+
+    let tensors = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad_state(&path, format!("not a safetensors file: {e}")))?;
+    let _guard = tch::no_grad_guard();
+    for (name, variable) in variables {
+        restore(&path, &tensors, &format!("param/{name}"), variable)?;
+    }
+    for p in &mut optimizer.params {
+        restore(&path, &tensors, &format!("exp_avg/{}", p.name), &p.exp_avg)?;
+        restore(&path, &tensors, &format!("exp_avg_sq/{}", p.name), &p.exp_avg_sq)?;
+    }
+    optimizer.step = meta.step;
+    Ok(Some(meta))
+}
+
+fn check_identity(path: &Path, meta: &StateMeta, identity: &RunIdentity) -> Result<()> {
+    if meta.format_version != FORMAT_VERSION {
+        return Err(bad_state(
+            path,
+            format!("format version {} (this build reads {FORMAT_VERSION})", meta.format_version),
+        ));
+    }
+    if meta.model_config != identity.model_config {
+        let (in_state, in_run) = json_differences(&meta.model_config, &identity.model_config);
+        return Err(FinetuneError::StateMismatch { path: path.to_path_buf(), what: "model config", in_state, in_run });
+    }
+    if meta.tokenizer_vocab_size != identity.tokenizer_vocab_size {
+        return Err(FinetuneError::StateMismatch {
+            path: path.to_path_buf(),
+            what: "tokenizer vocabulary size",
+            in_state: meta.tokenizer_vocab_size.to_string(),
+            in_run: identity.tokenizer_vocab_size.to_string(),
+        });
+    }
+    if meta.run_fingerprint != identity.run_fingerprint {
+        return Err(FinetuneError::StateMismatch {
+            path: path.to_path_buf(),
+            what: "training data or parameters (fingerprint)",
+            in_state: meta.run_fingerprint.clone(),
+            in_run: identity.run_fingerprint.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Copies the stored tensor `name` into `target` (same shape; converted to `target`'s dtype and device).
+fn restore(path: &Path, tensors: &safetensors::SafeTensors<'_>, name: &str, target: &Tensor) -> Result<()> {
+    let view = tensors.tensor(name).map_err(|_| bad_state(path, format!("tensor `{name}` is missing")))?;
+    let expected: Vec<usize> = target.size().iter().map(|&d| d as usize).collect();
+    if view.dtype() != Dtype::F32 || view.shape() != expected.as_slice() {
+        return Err(bad_state(
+            path,
+            format!("tensor `{name}` is {:?} {:?}, expected F32 {expected:?}", view.dtype(), view.shape()),
+        ));
+    }
+    let values: Vec<f32> =
+        view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let shape: Vec<i64> = expected.iter().map(|&d| d as i64).collect();
+    let source = Tensor::f_from_slice(&values)?.f_reshape(&shape)?.f_to_kind(target.kind())?.f_to_device(target.device())?;
+    let mut target = target.shallow_clone();
+    target.f_copy_(&source)?;
+    Ok(())
+}
