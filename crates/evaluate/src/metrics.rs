@@ -10,6 +10,9 @@
 //! - **Forgetting rate** (our definition; the paper does not publish its formula):
 //!   `FG_j = (R[j][j] − R[n][j]) / R[j][j] × 100` for `j < n`, the percentage of category `j`'s score right
 //!   after learning it that is lost by the end. Negative means the category improved later (backward transfer).
+//! - **Undefined values are NaN**, never an error: an expert that scored 0 gives no scale, so its category is
+//!   left out of the RG mean (a stage with no measurable earlier category has RG = NaN, and NaN stages are left
+//!   out of AVG/STD); FG of a category that scored 0 right after learning it is NaN. The report shows "n/a".
 //! - **BWT** = `mean_{j<n} (R[n][j] − R[j][j])` and **AP** = `mean_{j≤n} R[n][j]`, as CITB and SAPT report them.
 
 use std::collections::BTreeMap;
@@ -79,15 +82,10 @@ pub enum MetricsError {
     MissingUpbound {
         category: String,
     },
-    /// An upper bound that is zero, negative, NaN, infinite or above 100: it would divide Relative Gain.
+    /// An upper bound that is negative, NaN, infinite or above 100.
     BadUpbound {
         category: String,
         value: f64,
-    },
-    /// `FG_j` divides by `R[j][j]`.
-    ZeroDiagonal {
-        stage: usize,
-        category: String,
     },
     DuplicateCategory {
         category: String,
@@ -117,12 +115,8 @@ impl fmt::Display for MetricsError {
             }
             Self::MissingUpbound { category } => write!(f, "no expert upper bound for category {category}"),
             Self::BadUpbound { category, value } => {
-                write!(f, "upper bound of category {category} is {value}; Relative Gain needs a score in (0, 100]")
+                write!(f, "upper bound of category {category} is {value}; Relative Gain needs a score in [0, 100]")
             }
-            Self::ZeroDiagonal { stage, category } => write!(
-                f,
-                "R[stage {stage}][{category}] = 0: the forgetting rate of {category} divides by its score right after learning it"
-            ),
             Self::DuplicateCategory { category } => write!(f, "category {category} appears twice in the order"),
         }
     }
@@ -188,7 +182,7 @@ pub fn upbounds_in_order(rm: &RMatrix, upbounds: &BTreeMap<String, f64>) -> Resu
         .map(|category| {
             let value =
                 *upbounds.get(category).ok_or_else(|| MetricsError::MissingUpbound { category: category.clone() })?;
-            if !value.is_finite() || value <= 0.0 || value > 100.0 {
+            if !value.is_finite() || value < 0.0 || value > 100.0 {
                 return Err(MetricsError::BadUpbound { category: category.clone(), value });
             }
             Ok(value)
@@ -202,11 +196,17 @@ pub fn relative_gain(rm: &RMatrix, upbounds: &BTreeMap<String, f64>) -> Result<V
     let up = upbounds_in_order(rm, upbounds)?;
     (1..n)
         .map(|i| {
-            let mut sum = 0.0;
-            for (j, bound) in up.iter().enumerate().take(i) {
-                sum += rm.get(i, j)? / bound * 100.0;
+            // An expert that scored 0 gives no scale to measure the category against; it is left out of the
+            // mean, and a stage with no measurable earlier category has an undefined (NaN) RG.
+            let (mut sum, mut count) = (0.0, 0usize);
+            for (j, &bound) in up.iter().enumerate().take(i) {
+                let r = rm.get(i, j)?;
+                if bound > 0.0 {
+                    sum += r / bound * 100.0;
+                    count += 1;
+                }
             }
-            Ok((i + 1, sum / i as f64))
+            Ok((i + 1, if count == 0 { f64::NAN } else { sum / count as f64 }))
         })
         .collect()
 }
@@ -216,9 +216,11 @@ pub fn summarize_rg(rg: &[(usize, f64)]) -> Result<RgSummary, MetricsError> {
     let Some(&(_, last)) = rg.last() else {
         return Err(MetricsError::TooFewStages { stages: 1 });
     };
-    let count = rg.len() as f64;
-    let avg = rg.iter().map(|(_, v)| v).sum::<f64>() / count;
-    let variance = rg.iter().map(|(_, v)| (v - avg).powi(2)).sum::<f64>() / count;
+    // Undefined stages (NaN, see `relative_gain`) are left out; with none defined the summary is NaN too.
+    let defined: Vec<f64> = rg.iter().map(|&(_, v)| v).filter(|v| v.is_finite()).collect();
+    let count = defined.len() as f64;
+    let avg = defined.iter().sum::<f64>() / count;
+    let variance = defined.iter().map(|v| (v - avg).powi(2)).sum::<f64>() / count;
     Ok(RgSummary { avg, std: variance.sqrt(), last })
 }
 
@@ -228,8 +230,9 @@ pub fn forgetting_rates(rm: &RMatrix) -> Result<Vec<(usize, f64)>, MetricsError>
     (0..n - 1)
         .map(|j| {
             let just_learned = rm.get(j, j)?;
+            // Nothing learned, nothing to forget: the rate is undefined (NaN) rather than a division by zero.
             if just_learned == 0.0 {
-                return Err(MetricsError::ZeroDiagonal { stage: j + 1, category: rm.categories[j].clone() });
+                return Ok((j, f64::NAN));
             }
             Ok((j, (just_learned - rm.get(n - 1, j)?) / just_learned * 100.0))
         })
@@ -413,17 +416,29 @@ mod tests {
 
         let (mut rm, up) = three_stage();
         rm.r[0][0] = Some(0.0);
-        assert_eq!(forgetting_rates(&rm).unwrap_err(), MetricsError::ZeroDiagonal { stage: 1, category: "A".into() });
+        let fg = forgetting_rates(&rm).unwrap();
+        assert!(fg[0].1.is_nan() && fg[1].1.is_finite(), "nothing learned, FG undefined: {fg:?}");
         assert!(relative_gain(&rm, &up).is_ok(), "a zero score is fine where it is not a divisor");
     }
 
     #[test]
     fn errors_name_the_upbound_or_shape() {
         let (rm, mut up) = three_stage();
-        up.insert("B".into(), 0.0);
+        up.insert("B".into(), -1.0);
         let err = relative_gain(&rm, &up).unwrap_err();
-        assert_eq!(err, MetricsError::BadUpbound { category: "B".into(), value: 0.0 });
+        assert_eq!(err, MetricsError::BadUpbound { category: "B".into(), value: -1.0 });
         assert!(err.to_string().contains("category B"), "{err}");
+        // A zero upper bound leaves its category out of the mean: stage 3 averages over A only, and stage 2
+        // (whose one earlier category is A) is unchanged.
+        up.insert("B".into(), 0.0);
+        let (rg_with, rg_without) = (relative_gain(&rm, &three_stage().1).unwrap(), relative_gain(&rm, &up).unwrap());
+        assert_eq!(rg_with[0], rg_without[0]);
+        let a_only = rm.get(2, 0).unwrap() / three_stage().1["A"] * 100.0;
+        assert!((rg_without[1].1 - a_only).abs() < 1e-12, "{rg_without:?}");
+        up.insert("A".into(), 0.0);
+        let rg = relative_gain(&rm, &up).unwrap();
+        assert!(rg.iter().all(|(_, v)| v.is_nan()), "{rg:?}");
+        assert!(summarize_rg(&rg).unwrap().avg.is_nan());
         up.remove("B");
         assert_eq!(relative_gain(&rm, &up).unwrap_err(), MetricsError::MissingUpbound { category: "B".into() });
 

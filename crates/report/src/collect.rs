@@ -79,7 +79,9 @@ pub(crate) fn collect(rows: &[MetricRow]) -> Result<Runs, ReportError> {
             problem: problem.to_string(),
         };
         check_shape(row).map_err(bad)?;
-        if !row.value.is_finite() {
+        // RG and FG are NaN where undefined (a zero upper bound or a zero score right after learning).
+        let may_be_undefined = matches!(row.metric.as_str(), "RG" | "RG_avg" | "RG_std" | "RG_final" | "FG");
+        if !row.value.is_finite() && !(row.value.is_nan() && may_be_undefined) {
             return Err(bad("the value is not finite"));
         }
         let g = *index_of.entry((row.order.as_str(), row.method.as_str())).or_insert_with(|| {

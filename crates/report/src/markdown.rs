@@ -248,13 +248,16 @@ fn image(md: &mut String, plots: &PlotPlan, kind: PlotKind, alt: &str) {
 
 /// Two decimals, without a "-0.00".
 pub(crate) fn num(v: f64) -> String {
+    if v.is_nan() {
+        return "n/a".into();
+    }
     let s = format!("{v:.2}");
     if s == "-0.00" { "0.00".into() } else { s }
 }
 
 fn signed(v: f64) -> String {
     let s = num(v);
-    if s.starts_with('-') || s == "0.00" { s } else { format!("+{s}") }
+    if s.starts_with('-') || s == "0.00" || s == "n/a" { s } else { format!("+{s}") }
 }
 
 /// Escapes the one character that breaks a Markdown table cell.

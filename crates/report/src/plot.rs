@@ -244,7 +244,8 @@ fn draw_relative_gain(root: &Area, runs: &Runs, plan: &PlotPlan, o: usize) -> Dr
         .draw()?;
     for run in &order.runs {
         let color = method_color(plan, &run.method);
-        let points = run.rg.iter().enumerate().map(|(s, &v)| (SegmentValue::CenterOf(s as u32 + 2), v));
+        // Undefined stages (NaN) are gaps in the line rather than points.
+        let points = run.rg.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(s, &v)| (SegmentValue::CenterOf(s as u32 + 2), v));
         chart.draw_series(LineSeries::new(points, color.stroke_width(3)).point_size(4))?;
     }
     let methods: Vec<&str> = order.runs.iter().map(|r| r.method.as_str()).collect();
@@ -356,7 +357,7 @@ fn draw_forgetting(root: &Area, runs: &Runs, plan: &PlotPlan, o: usize) -> DrawR
     let slot = 0.8 / methods as f64;
     for (k, run) in order.runs.iter().enumerate() {
         let color = method_color(plan, &run.method);
-        let bars = run.fg.iter().enumerate().map(|(g, &v)| {
+        let bars = run.fg.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(g, &v)| {
             let x0 = g as f64 + 0.1 + k as f64 * slot;
             Rectangle::new([(x0, 0.0), (x0 + slot * 0.85, v)], color.filled())
         });
