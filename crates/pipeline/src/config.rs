@@ -17,18 +17,6 @@ pub const METHODS: &[&str] = &[
     "diverse-instruction",
 ];
 
-/// Stages after ingest, in pipeline order, with the issue that delivers each. The runner names the ones that
-/// do not exist yet instead of pretending to run them.
-pub const PLANNED_STAGES: &[(&str, &str)] = &[
-    ("annotate", "#4"),
-    ("embed", "#4"),
-    ("distance", "#5"),
-    ("insinfo", "#5"),
-    ("sample", "#5"),
-    ("finetune", "#6"),
-    ("evaluate", "#7"),
-    ("report", "#7"),
-];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,7 +103,7 @@ impl Pipeline {
             }
         }
         let known_sections: Vec<&str> =
-            ["replay", "insinfo", "distance", "annotate", "embed", "model", "finetune", "evaluate", "report"].into();
+            ["replay", "insinfo", "distance", "annotate", "embed", "model", "finetune", "evaluate"].into();
         for key in raw.stage_sections.keys() {
             if !known_sections.contains(&key.as_str()) {
                 return Err(err(format!("unknown key '{key}' (stage sections: {})", known_sections.join(", "))));

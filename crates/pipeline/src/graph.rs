@@ -1,5 +1,5 @@
 use crate::error::PipelineError;
-use inscl_store::{Artifact, InputRef, Outputs, SourceTree, Spec};
+use inscl_store::{Artifact, InputRef, Outputs, SourceTree, Spec, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -18,7 +18,63 @@ pub enum Resolved {
     Source(Arc<SourceTree>),
 }
 
-pub type StageFn = Arc<dyn Fn(&BTreeMap<String, Resolved>) -> Result<Outputs, PipelineError> + Send + Sync>;
+/// What a stage function sees: its resolved inputs, and the few services of the run it may use (row caches
+/// and a crash-surviving scratch folder, both owned by the store; progress bars).
+pub struct StageCtx<'a> {
+    pub inputs: &'a BTreeMap<String, Resolved>,
+    pub store: &'a Store,
+    pub stage: &'a str,
+    pub key: String,
+    pub progress: &'a indicatif::MultiProgress,
+    pub show_progress: bool,
+}
+
+impl StageCtx<'_> {
+    pub fn artifact(&self, role: &str) -> Result<&Artifact, PipelineError> {
+        match self.inputs.get(role) {
+            Some(Resolved::Artifact(a)) => Ok(a),
+            _ => Err(PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage))),
+        }
+    }
+
+    pub fn source(&self, role: &str) -> Result<&Arc<SourceTree>, PipelineError> {
+        match self.inputs.get(role) {
+            Some(Resolved::Source(t)) => Ok(t),
+            _ => Err(PipelineError::Invalid(format!("{} needs its source '{role}'", self.stage))),
+        }
+    }
+
+    /// Inputs whose role starts with `prefix`, in role order.
+    pub fn artifacts_with_prefix(&self, prefix: &str) -> Vec<(&str, &Artifact)> {
+        self.inputs
+            .iter()
+            .filter_map(|(r, v)| match v {
+                Resolved::Artifact(a) if r.starts_with(prefix) => Some((r.as_str(), a)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn scratch_dir(&self) -> Result<std::path::PathBuf, PipelineError> {
+        Ok(self.store.scratch_dir(self.stage, &self.key)?)
+    }
+
+    /// A bar for a long step inside the stage (hidden when progress is off).
+    pub fn bar(&self, len: u64, what: &str) -> indicatif::ProgressBar {
+        if !self.show_progress {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = self.progress.add(indicatif::ProgressBar::new(len));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("  {msg:<28} {bar:30} {pos}/{len} ({per_sec}, eta {eta})")
+                .expect("valid template"),
+        );
+        bar.set_message(what.to_string());
+        bar
+    }
+}
+
+pub type StageFn = Arc<dyn Fn(&StageCtx) -> Result<Outputs, PipelineError> + Send + Sync>;
 
 /// One stage instance: a pure function of its inputs and params.
 #[derive(Clone)]
@@ -36,13 +92,24 @@ pub struct Node {
 #[derive(Clone, Default)]
 pub struct Graph {
     pub nodes: Vec<Node>,
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl Graph {
+    /// Adds a node, or returns the existing node of the same id: ids name stage instances, so two
+    /// expansions that reach the same instance (stage 1 of every method, an expert) share it.
     pub fn push(&mut self, node: Node) -> usize {
         debug_assert!(node.inputs.iter().all(|(_, i)| !matches!(i, NodeInput::Node(j) if *j >= self.nodes.len())));
+        if let Some(&i) = self.index.get(&node.id) {
+            return i;
+        }
+        self.index.insert(node.id.clone(), self.nodes.len());
         self.nodes.push(node);
         self.nodes.len() - 1
+    }
+
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
     }
 
     pub fn stages(&self) -> Vec<&'static str> {

@@ -7,12 +7,15 @@ mod config;
 mod error;
 mod graph;
 mod runner;
+mod sections;
 mod stages;
+mod tables;
 mod status;
 
-pub use config::{DatasetConfig, METHODS, PLANNED_STAGES, Pipeline};
+pub use config::{DatasetConfig, METHODS, Pipeline};
+pub use sections::Sections;
 pub use error::PipelineError;
-pub use graph::{Graph, Node, NodeInput};
-pub use runner::{NodeReport, RunOptions, RunSummary, run};
+pub use graph::{Graph, Node, NodeInput, Resolved, StageCtx};
+pub use runner::{NodeReport, RunOptions, RunSummary, default_jobs, run};
 pub use stages::{build_graph, ingest_node};
 pub use status::{InstanceState, StatusLine, status};

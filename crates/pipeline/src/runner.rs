@@ -1,9 +1,10 @@
 use crate::error::PipelineError;
-use crate::graph::Graph;
-use indicatif::{ProgressBar, ProgressStyle};
-use inscl_store::{Artifact, BuildOutcome, RunRecordEntry, Store};
+use crate::graph::{Graph, NodeInput, Resolved, StageCtx};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use inscl_store::{Artifact, BuildOutcome, RunRecord, RunRecordEntry, Spec, Store};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,10 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Draw a progress bar (on a terminal).
     pub progress: bool,
+    /// With `only`: run just the instances whose id has every one of these segments (an order, a method).
+    pub filter: Vec<String>,
+    /// Stage instances to run at once (see [`default_jobs`]); 0 or 1 runs them one by one.
+    pub jobs: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,8 +83,127 @@ fn outputs_of(a: &Artifact) -> Vec<(String, PathBuf)> {
     a.manifest.outputs.iter().map(|o| (o.name.clone(), a.dir.join(&o.file))).collect()
 }
 
-/// Runs every instance of `graph` that the store lacks, in topological order, and records the run under
-/// `pipeline` so that `status` can explain staleness and `gc` knows what is live.
+/// What the scheduler knows while a run is in flight.
+struct Shared {
+    built: Vec<Option<Artifact>>,
+    /// 0 = waiting, 1 = running, 2 = done.
+    state: Vec<u8>,
+    reports: Vec<Option<NodeReport>>,
+    record: RunRecord,
+    error: Option<PipelineError>,
+    last_saved: Instant,
+}
+
+/// The part of a node's work that needs the results of its inputs: decided under the scheduler's lock.
+enum Plan {
+    Done(Option<Artifact>, NodeReport, Option<RunRecordEntry>),
+    Build { spec: Spec, inputs: BTreeMap<String, Resolved>, cached: bool, force: bool },
+}
+
+fn selected(node: &crate::graph::Node, opts: &RunOptions) -> bool {
+    opts.only.as_deref().is_none_or(|s| s == node.stage) && opts.filter.iter().all(|f| node.id.split('/').any(|seg| seg == f))
+}
+
+fn report(node: &crate::graph::Node, key: Option<String>, outcome: Outcome, artifact: Option<&Artifact>, wall_s: f64) -> NodeReport {
+    NodeReport {
+        id: node.id.clone(),
+        stage: node.stage.into(),
+        key,
+        outputs: artifact.map(outputs_of).unwrap_or_default(),
+        notes: artifact.map(|a| a.manifest.notes.clone()).unwrap_or_default(),
+        outcome,
+        wall_s,
+    }
+}
+
+fn entry(node: &crate::graph::Node, spec: &Spec, a: &Artifact) -> RunRecordEntry {
+    RunRecordEntry {
+        stage: node.stage.to_string(),
+        version: node.version.to_string(),
+        key: a.key().to_string(),
+        params: node.params.clone(),
+        inputs: spec.inputs.clone(),
+        content: a.content(),
+    }
+}
+
+fn plan(store: &Store, graph: &Graph, i: usize, built: &[Option<Artifact>], opts: &RunOptions) -> Result<Plan, PipelineError> {
+    let node = &graph.nodes[i];
+    let selected = selected(node, opts);
+    let spec = match graph.spec(i, built) {
+        Ok(spec) => spec,
+        Err(missing) if opts.dry_run || !selected => {
+            let outcome = if selected { Outcome::WouldBuildAfter(missing) } else { Outcome::Skipped };
+            return Ok(Plan::Done(None, report(node, None, outcome, None, 0.0), None));
+        }
+        Err(missing) => {
+            return Err(PipelineError::Invalid(format!(
+                "{} needs {missing}, which is not in the store; run without --only first",
+                node.id
+            )));
+        }
+    };
+    let key = spec.key();
+    let cached = store.peek(node.stage, &key);
+    let force = opts.force.iter().any(|s| s == node.stage);
+    if opts.dry_run || !selected {
+        let outcome = match (&cached, selected) {
+            (Some(_), _) if !(force && selected && opts.dry_run) => Outcome::Cached,
+            (_, true) => Outcome::WouldBuild,
+            // Not selected and not cached: a selected consumer will say that it lacks this input.
+            _ => Outcome::Skipped,
+        };
+        let entry = match (&cached, opts.dry_run) {
+            (Some(a), false) => Some(entry(node, &spec, a)),
+            _ => None,
+        };
+        let r = report(node, Some(key.hex()), outcome, cached.as_ref(), 0.0);
+        return Ok(Plan::Done(cached, r, entry));
+    }
+    Ok(Plan::Build { inputs: graph.resolve_inputs(i, built), cached: cached.is_some(), force, spec })
+}
+
+fn build(
+    store: &Store,
+    node: &crate::graph::Node,
+    spec: &Spec,
+    inputs: &BTreeMap<String, Resolved>,
+    (cached, force): (bool, bool),
+    multi: &MultiProgress,
+    show: bool,
+) -> Result<(Artifact, NodeReport, RunRecordEntry), PipelineError> {
+    let started = Instant::now();
+    let key = spec.key();
+    let ctx = StageCtx { inputs, store, stage: node.stage, key: key.hex(), progress: multi, show_progress: show };
+    let (a, o) = store.build_with(spec, force, || (node.run)(&ctx))?;
+    store.remove_scratch_dir(node.stage, &key.hex())?;
+    let outcome = match o {
+        BuildOutcome::Cached => Outcome::Cached,
+        BuildOutcome::Built if force && cached => Outcome::Forced,
+        BuildOutcome::Built => Outcome::Built,
+        BuildOutcome::BuiltByOther => Outcome::BuiltByOther,
+        BuildOutcome::Rebuilt { reason } => Outcome::Rebuilt(reason),
+    };
+    let r = report(node, Some(key.hex()), outcome, Some(&a), started.elapsed().as_secs_f64());
+    let e = entry(node, spec, &a);
+    Ok((a, r, e))
+}
+
+/// How many stage instances run at once by default: one per core on CPU, where each uses one intra-op thread;
+/// one when CUDA is present, where a stage already fills the device. `INSCL_JOBS` overrides it.
+pub fn default_jobs() -> usize {
+    if let Some(n) = std::env::var("INSCL_JOBS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        return n.max(1);
+    }
+    if tch::Cuda::is_available() {
+        return 1;
+    }
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Runs every instance of `graph` that the store lacks and records the run under `pipeline`, so that `status`
+/// can explain staleness and `gc` knows what is live. Up to `opts.jobs` instances whose inputs are ready run at
+/// once, lowest graph index first; the summary lists them in graph order whatever order they finished in.
 pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> Result<RunSummary, PipelineError> {
     let stages = graph.stages();
     for s in opts.only.iter().chain(&opts.force) {
@@ -87,91 +211,96 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> R
             return Err(PipelineError::UnknownStage(s.clone(), stages.join(", ")));
         }
     }
+    let n = graph.nodes.len();
     let mut record = store.load_run_record(pipeline)?.unwrap_or_default();
     record.pipeline = pipeline.to_string();
-    let mut built: Vec<Option<Artifact>> = vec![None; graph.nodes.len()];
-    let mut summary = RunSummary::default();
-    let bar = if opts.progress && !opts.dry_run { ProgressBar::new(graph.nodes.len() as u64) } else { ProgressBar::hidden() };
+    let deps: Vec<Vec<usize>> = graph
+        .nodes
+        .iter()
+        .map(|node| node.inputs.iter().filter_map(|(_, i)| if let NodeInput::Node(j) = i { Some(*j) } else { None }).collect())
+        .collect();
+    let multi = MultiProgress::new();
+    let show = opts.progress && !opts.dry_run;
+    let bar = if show { multi.add(ProgressBar::new(n as u64)) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg} ({per_sec}, eta {eta})")
             .expect("valid template"),
     );
-    for (i, node) in graph.nodes.iter().enumerate() {
-        bar.set_message(node.id.clone());
-        let selected = opts.only.as_deref().is_none_or(|s| s == node.stage);
-        let spec = match graph.spec(i, &built) {
-            Ok(spec) => spec,
-            Err(missing) if opts.dry_run => {
-                summary.nodes.push(NodeReport {
-                    id: node.id.clone(),
-                    stage: node.stage.into(),
-                    key: None,
-                    outcome: if selected { Outcome::WouldBuildAfter(missing) } else { Outcome::Skipped },
-                    wall_s: 0.0,
-                    outputs: vec![],
-                    notes: BTreeMap::new(),
-                });
+    let shared = Mutex::new(Shared {
+        built: vec![None; n],
+        state: vec![0; n],
+        reports: vec![None; n],
+        record,
+        error: None,
+        last_saved: Instant::now(),
+    });
+    let wake = Condvar::new();
+    let jobs = if opts.dry_run { 1 } else { opts.jobs.max(1) };
+    let worker = || {
+        let mut guard = shared.lock().expect("scheduler lock");
+        loop {
+            if guard.error.is_some() || guard.state.iter().all(|&s| s == 2) {
+                return;
+            }
+            let ready = (0..n).find(|&i| guard.state[i] == 0 && deps[i].iter().all(|&j| guard.state[j] == 2));
+            let Some(i) = ready else {
+                guard = wake.wait(guard).expect("scheduler lock");
                 continue;
-            }
-            Err(missing) => {
-                return Err(PipelineError::Invalid(format!(
-                    "{} needs {missing}, which is not in the store; run without --only first",
-                    node.id
-                )));
-            }
-        };
-        let key = spec.key();
-        let cached = store.peek(node.stage, &key);
-        let force = opts.force.iter().any(|s| s == node.stage);
-        let started = Instant::now();
-        let (artifact, outcome) = if opts.dry_run || !selected {
-            let outcome = match (&cached, selected) {
-                (Some(_), _) if !(force && selected && opts.dry_run) => Outcome::Cached,
-                (_, true) => Outcome::WouldBuild,
-                // Not selected and not cached: a selected consumer will say that it lacks this input.
-                _ => Outcome::Skipped,
             };
-            (cached, outcome)
-        } else {
-            let inputs = graph.resolve_inputs(i, &built);
-            let (a, o) = store.build_with(&spec, force, || (node.run)(&inputs))?;
-            let outcome = match o {
-                BuildOutcome::Cached => Outcome::Cached,
-                BuildOutcome::Built if force && cached.is_some() => Outcome::Forced,
-                BuildOutcome::Built => Outcome::Built,
-                BuildOutcome::BuiltByOther => Outcome::BuiltByOther,
-                BuildOutcome::Rebuilt { reason } => Outcome::Rebuilt(reason),
+            guard.state[i] = 1;
+            let node = &graph.nodes[i];
+            bar.set_message(node.id.clone());
+            let planned = plan(store, graph, i, &guard.built, opts);
+            let outcome = match planned {
+                Ok(Plan::Done(a, r, e)) => Ok((a, r, e)),
+                Ok(Plan::Build { spec, inputs, cached, force }) => {
+                    drop(guard);
+                    let result = build(store, node, &spec, &inputs, (cached, force), &multi, show);
+                    guard = shared.lock().expect("scheduler lock");
+                    result.map(|(a, r, e)| (Some(a), r, Some(e)))
+                }
+                Err(e) => Err(e),
             };
-            (Some(a), outcome)
-        };
-        if let (Some(a), false) = (&artifact, opts.dry_run) {
-            record.entries.insert(
-                node.id.clone(),
-                RunRecordEntry {
-                    stage: node.stage.to_string(),
-                    version: node.version.to_string(),
-                    key: a.key().to_string(),
-                    params: node.params.clone(),
-                    inputs: spec.inputs.clone(),
-                    content: a.content(),
-                },
-            );
-            store.save_run_record(&record)?;
+            match outcome {
+                Ok((a, r, e)) => {
+                    if let Some(e) = e {
+                        guard.record.entries.insert(node.id.clone(), e);
+                    }
+                    guard.built[i] = a;
+                    guard.reports[i] = Some(r);
+                    guard.state[i] = 2;
+                    // The record grows with the graph, so it is written now and then and at the end.
+                    if !opts.dry_run && guard.last_saved.elapsed().as_secs() >= 10 {
+                        if let Err(e) = store.save_run_record(&guard.record) {
+                            guard.error.get_or_insert(e.into());
+                        }
+                        guard.last_saved = Instant::now();
+                    }
+                    bar.inc(1);
+                }
+                Err(e) => {
+                    guard.error.get_or_insert(e);
+                }
+            }
+            wake.notify_all();
         }
-        summary.nodes.push(NodeReport {
-            id: node.id.clone(),
-            stage: node.stage.into(),
-            key: Some(key.hex()),
-            outputs: artifact.as_ref().map(outputs_of).unwrap_or_default(),
-            notes: artifact.as_ref().map(|a| a.manifest.notes.clone()).unwrap_or_default(),
-            outcome,
-            wall_s: started.elapsed().as_secs_f64(),
-        });
-        built[i] = artifact;
-        bar.inc(1);
-    }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..jobs {
+            scope.spawn(worker);
+        }
+        worker();
+    });
     bar.finish_and_clear();
-    Ok(summary)
+    let shared = shared.into_inner().expect("scheduler lock");
+    if !opts.dry_run {
+        // Also after a failure: what this run did build stays referenced, so gc does not collect it.
+        store.save_run_record(&shared.record)?;
+    }
+    if let Some(e) = shared.error {
+        return Err(e);
+    }
+    Ok(RunSummary { nodes: shared.reports.into_iter().flatten().collect() })
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use std::path::Path;
 
 /// Points and optional weights of one Parquet file: an `embedding` column (list or fixed_size_list of float)
 /// and an optional `weight` column.
-struct Points {
-    data: Vec<f32>,
-    dim: usize,
+pub(crate) struct Points {
+    pub(crate) data: Vec<f32>,
+    pub(crate) dim: usize,
     weights: Option<Vec<f64>>,
 }
 
@@ -16,7 +16,7 @@ fn bad(path: &Path, what: String) -> CliError {
     CliError::Usage(format!("{}: {what}", path.display()))
 }
 
-fn read_points(path: &Path) -> Result<Points, CliError> {
+pub(crate) fn read_points(path: &Path) -> Result<Points, CliError> {
     let (batch, _) = inscl_store::read_parquet_file(path)?;
     Ok(Points { weights: weights(path, &batch)?, ..embeddings(path, &batch)? })
 }

@@ -23,9 +23,9 @@ fn graph(scale: i64, cap: i64, calls: Arc<AtomicUsize>) -> Graph {
         version: "1",
         params: serde_json::json!({"scale": scale, "cap": cap}),
         inputs: vec![("source".into(), NodeInput::Source(tree))],
-        run: Arc::new(move |inputs| {
+        run: Arc::new(move |ctx| {
             c1.fetch_add(1, Ordering::SeqCst);
-            let Some(Resolved::Source(t)) = inputs.get("source") else { panic!("no source") };
+            let Some(Resolved::Source(t)) = ctx.inputs.get("source") else { panic!("no source") };
             Ok(Outputs::default().table("t", ints(vec![(t.files.len() as i64 * scale).min(cap)])))
         }),
     });
@@ -36,9 +36,9 @@ fn graph(scale: i64, cap: i64, calls: Arc<AtomicUsize>) -> Graph {
         version: "1",
         params: serde_json::json!({}),
         inputs: vec![("a".into(), NodeInput::Node(a))],
-        run: Arc::new(move |inputs| {
+        run: Arc::new(move |ctx| {
             c2.fetch_add(100, Ordering::SeqCst);
-            let Some(Resolved::Artifact(a)) = inputs.get("a") else { panic!("no a") };
+            let Some(Resolved::Artifact(a)) = ctx.inputs.get("a") else { panic!("no a") };
             let t = a.table("t")?;
             let v = t.column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
             Ok(Outputs::default().table("t", ints(vec![v + 1])))

