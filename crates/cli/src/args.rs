@@ -16,7 +16,8 @@ pub enum Command {
     /// Run a pipeline: build every stage instance the store lacks.
     Run {
         pipeline: PathBuf,
-        /// Run only this stage's instances (their inputs must be cached).
+        /// Run only these stages' instances, comma-separated (e.g. `annotate,embed,distance`); their other inputs
+        /// must be cached.
         #[arg(long)]
         only: Option<String>,
         /// Rebuild this stage's instances even if cached (repeatable).

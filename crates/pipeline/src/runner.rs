@@ -9,7 +9,7 @@ use std::time::Instant;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Run only the instances of this stage; their inputs must already be in the store.
+    /// Run only the instances of these stages (comma-separated); their other inputs must already be in the store.
     pub only: Option<String>,
     /// Rebuild the instances of these stages even when cached.
     pub force: Vec<String>,
@@ -101,7 +101,7 @@ enum Plan {
 }
 
 fn selected(node: &crate::graph::Node, opts: &RunOptions) -> bool {
-    opts.only.as_deref().is_none_or(|s| s == node.stage) && opts.filter.iter().all(|f| node.id.split('/').any(|seg| seg == f))
+    opts.only.as_deref().is_none_or(|s| s.split(',').any(|x| x == node.stage)) && opts.filter.iter().all(|f| node.id.split('/').any(|seg| seg == f))
 }
 
 fn report(node: &crate::graph::Node, key: Option<String>, outcome: Outcome, artifact: Option<&Artifact>, wall_s: f64) -> NodeReport {
@@ -206,9 +206,9 @@ pub fn default_jobs() -> usize {
 /// once, lowest graph index first; the summary lists them in graph order whatever order they finished in.
 pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> Result<RunSummary, PipelineError> {
     let stages = graph.stages();
-    for s in opts.only.iter().chain(&opts.force) {
-        if !stages.contains(&s.as_str()) {
-            return Err(PipelineError::UnknownStage(s.clone(), stages.join(", ")));
+    for s in opts.only.iter().flat_map(|o| o.split(',')).chain(opts.force.iter().map(String::as_str)) {
+        if !stages.contains(&s) {
+            return Err(PipelineError::UnknownStage(s.to_string(), stages.join(", ")));
         }
     }
     let n = graph.nodes.len();
