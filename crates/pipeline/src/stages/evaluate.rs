@@ -66,7 +66,6 @@ pub fn model_dir(ctx: &StageCtx, role: &str) -> Result<std::path::PathBuf, Pipel
 fn run_evaluate(ctx: &StageCtx, p: &crate::sections::EvaluateSection) -> Result<Outputs, PipelineError> {
     let model_err = |e: inscl_model::ModelError| PipelineError::Invalid(format!("evaluate: {e}"));
     let device = inscl_model::device::parse_device(&p.device).map_err(model_err)?;
-    super::train::cpu_threads(device);
     let dir = model_dir(ctx, "model")?;
     let model = inscl_model::LlamaModel::load(&dir, device).map_err(model_err)?;
     let t = ctx.artifact("test")?.table("test")?;

@@ -134,7 +134,6 @@ fn train_params(p: &PipelineCtx) -> TrainParams {
 
 fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Result<Outputs, PipelineError> {
     let device = inscl_model::device::parse_device(device_spec).map_err(model_err("finetune"))?;
-    cpu_threads(device);
     let dir = model_dir(ctx, "init")?;
     let mut model = LlamaModel::load(&dir, device).map_err(model_err("finetune"))?;
     let t = ctx.artifact("mix")?.table("train_mix")?;
@@ -187,15 +186,6 @@ pub fn push_finetune(g: &mut Graph, p: &PipelineCtx, id: String, init: &Init, mi
         vec![("init".into(), init.input()), ("mix".into(), NodeInput::Node(mix))],
         move |ctx| run_finetune(ctx, &params, &device),
     )
-}
-
-/// One intra-op thread on CPU: the tiny model's ops are too small to split, and a second spinning thread per op
-/// made training ~10x slower on a loaded 2-core machine. `INSCL_CPU_THREADS` overrides it.
-pub fn cpu_threads(device: tch::Device) {
-    if device == tch::Device::Cpu {
-        let n = std::env::var("INSCL_CPU_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-        tch::set_num_threads(n);
-    }
 }
 
 fn tch_version() -> &'static str {
