@@ -165,3 +165,34 @@ fn superni_smollm2_pipeline_passes_a_dry_run() {
     }
     assert!(t.contains("dry run: nothing was built"));
 }
+
+/// `inscl dbscan` on a Parquet file of a scikit-learn fixture case prints sklearn's labels, one per line.
+#[test]
+fn dbscan_command_prints_scikit_learn_labels() {
+    use arrow::array::{FixedSizeListArray, Float32Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use base64::Engine;
+    use std::sync::Arc;
+
+    let fixtures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo_root().join("crates/insinfo/fixtures/dbscan_cases.json")).unwrap()).unwrap();
+    let case = &fixtures["cases"][0];
+    let dim = case["dim"].as_i64().unwrap() as i32;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(case["x_f32le_b64"].as_str().unwrap()).unwrap();
+    let floats: Vec<f32> = bytes.chunks(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    let emb = FixedSizeListArray::new(item.clone(), dim, Arc::new(Float32Array::from(floats)), None);
+    let schema = Schema::new(vec![Field::new("embedding", DataType::FixedSizeList(item, dim), false)]);
+    let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(emb)]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("x.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (eps, min_samples) = (case["eps"].as_f64().unwrap().to_string(), case["min_samples"].as_i64().unwrap().to_string());
+    let out = run(&tmp.path().join("store"), &["dbscan", "--input", path.to_str().unwrap(), "--eps", &eps, "--min-samples", &min_samples]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ours: Vec<i64> = String::from_utf8_lossy(&out.stdout).lines().map(|l| l.parse().unwrap()).collect();
+    let sklearn: Vec<i64> = case["labels"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(ours, sklearn);
+}
