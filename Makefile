@@ -27,7 +27,7 @@ export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export INSCL_REF_PYTHON := $(CURDIR)/$(REF_VENV)/bin/python
 
-.PHONY: all setup build data run report test bench clean distclean
+.PHONY: all setup build data run report test bench smollm2 clean distclean
 
 all: setup build data run report
 
@@ -61,7 +61,9 @@ $(REF_STAMP): $(TORCH_STAMP)
 build: setup
 	cargo build --release --workspace --all-targets
 
-# SmolLM2-135M-Instruct as a Hugging Face folder, for `inscl generate` and the local tagger.
+# SmolLM2-135M-Instruct as a Hugging Face folder, for `inscl generate` and the local tagger (`make smollm2`).
+smollm2: $(SMOLLM2_F32)/config.json
+
 $(SMOLLM2_F32)/config.json: $(MODELS_STAMP) | build
 	$(INSCL) convert-gguf $(SMOLLM2_GGUF) $(SMOLLM2_F32) --dtype f32
 
