@@ -94,11 +94,26 @@ impl LlamaModel {
         Ok(LlamaModel { vs, llama, config, tokenizer })
     }
 
-    /// A freshly initialised model (normal(0, initializer_range) weights) drawn from `seed`.
+    /// A freshly initialised model (normal(0, initializer_range) matrices, ones for norms) drawn from `seed`.
+    ///
+    /// The values come from a ChaCha8 stream per parameter (seeded by `seed` and the parameter's name), not
+    /// from libtorch's global generator: the pipeline runs stages on several threads, and a MiniLM being
+    /// loaded on another thread draws from that global generator too, which made the same key give different
+    /// weights from run to run.
     pub fn random_init(config: LlamaConfig, tokenizer: Tokenizer, device: Device, seed: i64) -> Result<Self> {
-        tch::manual_seed(seed);
         let vs = nn::VarStore::new(device);
         let llama = tch::no_grad(|| Llama::new(vs.root(), &config))?;
+        let std = config.initializer_range;
+        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, mut var) in vars {
+            if var.dim() < 2 {
+                continue;
+            }
+            let values = seeded_normal(seed, &name, var.numel(), std);
+            let source = Tensor::from_slice(&values).view(var.size().as_slice()).to_device(device);
+            tch::no_grad(|| var.f_copy_(&source))?;
+        }
         Ok(LlamaModel { vs, llama, config, tokenizer })
     }
 
@@ -192,4 +207,38 @@ pub(crate) fn preview(text: &str) -> String {
         short.push('…');
     }
     short
+}
+
+/// `n` draws of normal(0, std) as f32 from a ChaCha8 stream keyed by (seed, name), by Box-Muller: the same
+/// values on every platform and thread schedule.
+fn seeded_normal(seed: i64, name: &str, n: usize, std: f64) -> Vec<f32> {
+    use rand::{RngCore, SeedableRng};
+    let mut key = [0u8; 32];
+    key.copy_from_slice(blake3::hash(format!("{seed}\0{name}").as_bytes()).as_bytes());
+    let mut rng = rand_chacha::ChaCha8Rng::from_seed(key);
+    let mut uniform = move || ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let mut out = Vec::with_capacity(n + 1);
+    while out.len() < n {
+        let (u1, u2) = (uniform(), uniform());
+        let r = (-2.0 * u1.ln()).sqrt() * std;
+        let t = std::f64::consts::TAU * u2;
+        out.push((r * t.cos()) as f32);
+        out.push((r * t.sin()) as f32);
+    }
+    out.truncate(n);
+    out
+}
+
+#[cfg(test)]
+mod init_tests {
+    #[test]
+    fn seeded_normal_is_reproducible_and_has_the_right_moments() {
+        let a = super::seeded_normal(1, "model.layers.0.mlp.up_proj.weight", 100_000, 0.02);
+        assert_eq!(a, super::seeded_normal(1, "model.layers.0.mlp.up_proj.weight", 100_000, 0.02));
+        assert_ne!(a[..8], super::seeded_normal(2, "model.layers.0.mlp.up_proj.weight", 8, 0.02)[..]);
+        let mean = a.iter().map(|&v| v as f64).sum::<f64>() / a.len() as f64;
+        let var = a.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / a.len() as f64;
+        assert!(mean.abs() < 3e-4, "{mean}");
+        assert!((var.sqrt() - 0.02).abs() < 3e-4, "{}", var.sqrt());
+    }
 }

@@ -76,6 +76,8 @@ impl Spec {
 #[derive(Debug, Default)]
 pub struct Outputs {
     pub tables: Vec<(String, RecordBatch)>,
+    /// Names of tables that record the build rather than its result (see [`OutputEntry::volatile`]).
+    pub volatile: Vec<String>,
     pub files: Vec<(String, Vec<u8>)>,
     /// Facts about the build that are not content, recorded in the manifest (e.g. dropped-row counts).
     pub notes: BTreeMap<String, serde_json::Value>,
@@ -84,6 +86,15 @@ pub struct Outputs {
 impl Outputs {
     pub fn table(mut self, name: impl Into<String>, batch: RecordBatch) -> Self {
         self.tables.push((name.into(), batch));
+        self
+    }
+
+    /// A table about the build itself (a training log with timings): written like any table, but not part of
+    /// the artifact's content hash.
+    pub fn volatile_table(mut self, name: impl Into<String>, batch: RecordBatch) -> Self {
+        let name = name.into();
+        self.volatile.push(name.clone());
+        self.tables.push((name, batch));
         self
     }
 

@@ -34,6 +34,10 @@ pub struct OutputEntry {
     pub content: ContentHash,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
+    /// A record of how the build went (timings, throughput), not of what it produced: left out of the
+    /// artifact's content hash, so that a rebuild with equal results still cuts off downstream.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub volatile: bool,
 }
 
 /// `manifest.json`: everything needed to trace an artifact back to how it was made.
@@ -70,7 +74,7 @@ pub(crate) fn artifact_content(outputs: &[OutputEntry]) -> ContentHash {
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut h = blake3::Hasher::new();
     h.update(b"inscl-content-v1\0");
-    for o in sorted {
+    for o in sorted.into_iter().filter(|o| !o.volatile) {
         h.update(&(o.name.len() as u64).to_le_bytes());
         h.update(o.name.as_bytes());
         h.update(match o.kind {

@@ -288,6 +288,7 @@ impl Store {
                 blake3: ContentHash::of(&bytes),
                 content: table_content_hash(batch)?,
                 rows: Some(batch.num_rows() as u64),
+                volatile: outputs.volatile.contains(name),
             });
             pause();
         }
@@ -303,6 +304,7 @@ impl Store {
                 blake3: hash,
                 content: hash,
                 rows: None,
+                volatile: false,
             });
             pause();
         }

@@ -15,7 +15,7 @@ use inscl_store::{Outputs, SourceTree};
 use std::sync::Arc;
 
 const TOKENIZER_VERSION: &str = "1";
-const INIT_VERSION: &str = "1";
+const INIT_VERSION: &str = "2";
 const CONVERT_VERSION: &str = "1";
 const FINETUNE_VERSION: &str = "1";
 
@@ -163,7 +163,7 @@ fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Resu
         .f64("tokens_per_s", log.iter().map(|s| s.tokens_per_s).collect())
         .finish()?;
     Ok(checkpoint_outputs(&model)?
-        .table("train_log", table)
+        .volatile_table("train_log", table)
         .note("n_examples", report.n_examples)
         .note("n_truncated", report.n_truncated)
         .note("padding_fraction", report.padding_fraction)
