@@ -44,6 +44,16 @@ impl StageCtx<'_> {
         }
     }
 
+    /// The folder behind input `role`: an artifact's folder, or a source's root (a model folder given as a
+    /// source). Model stages load from it.
+    pub fn dir(&self, role: &str) -> Result<std::path::PathBuf, PipelineError> {
+        match self.inputs.get(role) {
+            Some(Resolved::Artifact(a)) => Ok(a.dir.clone()),
+            Some(Resolved::Source(t)) => Ok(t.root.clone()),
+            None => Err(PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage))),
+        }
+    }
+
     /// Inputs whose role starts with `prefix`, in role order.
     pub fn artifacts_with_prefix(&self, prefix: &str) -> Vec<(&str, &Artifact)> {
         self.inputs

@@ -4,7 +4,6 @@
 //! instructions and a rerun makes no model or API call.
 
 use super::dataset::instructions;
-use super::evaluate::model_dir;
 use super::{PipelineCtx, model_tree, node};
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
@@ -74,7 +73,7 @@ fn source_id(ctx: &StageCtx, role: &str) -> Result<String, PipelineError> {
 }
 
 fn keyphrase(ctx: &StageCtx, a: &AnnotateSection) -> Result<inscl_annotate::KeyphraseTagger, PipelineError> {
-    let dir = model_dir(ctx, "encoder")?;
+    let dir = ctx.dir("encoder")?;
     let model = inscl_model::MiniLm::load(&dir, tch::Device::Cpu).map_err(|e| PipelineError::Invalid(format!("annotate: {e}")))?;
     let mut t = inscl_annotate::KeyphraseTagger::new(Box::new(MiniLmPhrases { model, id: source_id(ctx, "encoder")? }));
     t.min_tags = a.min_tags;
@@ -87,7 +86,7 @@ fn tagger(ctx: &StageCtx, a: &AnnotateSection) -> Result<Box<dyn inscl_annotate:
     let err = |e: AnnotateError| PipelineError::Invalid(format!("annotate: {e}"));
     Ok(match a.tagger.as_str() {
         "local" => {
-            let dir = model_dir(ctx, "chat_model")?;
+            let dir = ctx.dir("chat_model")?;
             let device = inscl_model::device::parse_device("auto").map_err(|e| PipelineError::Invalid(e.to_string()))?;
             let model = inscl_model::LlamaModel::load(&dir, device).map_err(|e| PipelineError::Invalid(format!("annotate: {e}")))?;
             let mut t = inscl_annotate::LocalTagger::new(Box::new(LlamaChat { model, id: source_id(ctx, "chat_model")? }), keyphrase(ctx, a)?);

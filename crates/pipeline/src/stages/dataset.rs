@@ -3,6 +3,7 @@
 use crate::error::PipelineError;
 use crate::tables::{f64s, string_lists, strings};
 use inscl_store::Artifact;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 pub struct InstanceRow {
@@ -28,6 +29,11 @@ pub fn instructions(ingest: &Artifact) -> Result<Vec<InstructionRow>, PipelineEr
     let (id, cat, text) = (strings(&t, name, "instruction_id")?, strings(&t, name, "category")?, strings(&t, name, "text")?);
     let w = f64s(&t, name, "weight")?;
     Ok((0..id.len()).map(|i| InstructionRow { id: id[i].clone(), category: cat[i].clone(), text: text[i].clone(), weight: w[i] }).collect())
+}
+
+/// Instruction id → definition text: what the prompt `{definition}\n\n{input}\n\n` needs for each instance.
+pub fn definitions(ingest: &Artifact) -> Result<BTreeMap<String, String>, PipelineError> {
+    Ok(instructions(ingest)?.into_iter().map(|r| (r.id, r.text)).collect())
 }
 
 pub fn instances(ingest: &Artifact) -> Result<Vec<InstanceRow>, PipelineError> {

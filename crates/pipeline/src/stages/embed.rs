@@ -1,8 +1,7 @@
 //! Embed stage instances: instruction embeddings (W's point sets), tag embeddings (DBSCAN's points) and, for
 //! the Prototype Data baseline, train-instance embeddings (instruction + input).
 
-use super::dataset::{instances, instructions};
-use super::evaluate::model_dir;
+use super::dataset::{definitions, instances, instructions};
 use super::insinfo::read_tags;
 use super::train::Init;
 use super::{PipelineCtx, node};
@@ -17,7 +16,7 @@ const VERSION: &str = "1";
 /// The encoder behind input `role`: MiniLM from its folder, or the mean input embedding of a LLaMA folder.
 fn encoder(ctx: &StageCtx, kind: &str, role: &str) -> Result<Box<dyn TextEncoder>, PipelineError> {
     let err = |e: inscl_model::ModelError| PipelineError::Invalid(format!("embed ({kind}): {e}"));
-    let dir = model_dir(ctx, role)?;
+    let dir = ctx.dir(role)?;
     Ok(match kind {
         "llm-mean" => Box::new(inscl_model::encoder::LlmMean::load(&dir, tch::Device::Cpu).map_err(err)?),
         _ => Box::new(inscl_model::MiniLm::load(&dir, inscl_model::device::parse_device("auto").map_err(err)?).map_err(err)?),
@@ -98,7 +97,7 @@ pub fn push_instances(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<u
         vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), p.minilm()?)],
         move |ctx| {
             let ingest = ctx.artifact("ingest")?;
-            let defs: std::collections::BTreeMap<String, String> = instructions(ingest)?.into_iter().map(|r| (r.id, r.text)).collect();
+            let defs = definitions(ingest)?;
             let rows: Vec<_> = instances(ingest)?.into_iter().filter(|r| r.train).collect();
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let texts: Vec<String> =

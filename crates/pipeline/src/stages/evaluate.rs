@@ -6,7 +6,7 @@
 //!   content, so appending a stage evaluates only the new checkpoint.
 //! * `metrics/<order>/<method>`: the R matrix (Rouge-L F × 100) and everything the paper derives from it.
 
-use super::dataset::{instances, instructions};
+use super::dataset::{definitions, instances};
 use super::{PipelineCtx, node};
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
@@ -31,7 +31,7 @@ pub fn push_testset(g: &mut Graph, p: &PipelineCtx, category: &str, ingest: usiz
         vec![("ingest".into(), NodeInput::Node(ingest))],
         move |ctx| {
             let ingest = ctx.artifact("ingest")?;
-            let defs: BTreeMap<String, String> = instructions(ingest)?.into_iter().map(|r| (r.id, r.text)).collect();
+            let defs = definitions(ingest)?;
             let mut rows: Vec<_> = instances(ingest)?.into_iter().filter(|r| !r.train && r.category == cat).collect();
             if rows.is_empty() {
                 return Err(PipelineError::Invalid(format!("category {cat} has no test instances")));
@@ -54,19 +54,10 @@ pub fn push_testset(g: &mut Graph, p: &PipelineCtx, category: &str, ingest: usiz
     )
 }
 
-/// The folder of a checkpoint input: an artifact of the store, or a model folder given as a source.
-pub fn model_dir(ctx: &StageCtx, role: &str) -> Result<std::path::PathBuf, PipelineError> {
-    match ctx.inputs.get(role) {
-        Some(crate::graph::Resolved::Artifact(a)) => Ok(a.dir.clone()),
-        Some(crate::graph::Resolved::Source(t)) => Ok(t.root.clone()),
-        None => Err(PipelineError::Invalid(format!("{} needs its input '{role}'", ctx.stage))),
-    }
-}
-
 fn run_evaluate(ctx: &StageCtx, p: &crate::sections::EvaluateSection) -> Result<Outputs, PipelineError> {
     let model_err = |e: inscl_model::ModelError| PipelineError::Invalid(format!("evaluate: {e}"));
     let device = inscl_model::device::parse_device(&p.device).map_err(model_err)?;
-    let dir = model_dir(ctx, "model")?;
+    let dir = ctx.dir("model")?;
     let model = inscl_model::LlamaModel::load(&dir, device).map_err(model_err)?;
     let t = ctx.artifact("test")?.table("test")?;
     let ids = strings(&t, "test", "instance_id")?;

@@ -5,7 +5,7 @@
 //! Stage 1 has no replay, so its mix is one node per category (`sample/single/<category>`), shared by every
 //! order that starts with it, every method and the category's expert.
 
-use super::dataset::{InstanceRow, instances, instructions};
+use super::dataset::{InstanceRow, definitions, instances};
 use super::distance::read_w;
 use super::{PipelineCtx, node};
 use crate::error::PipelineError;
@@ -13,13 +13,13 @@ use crate::graph::{Graph, NodeInput, StageCtx};
 use crate::tables::{TableBuilder, embeddings, f64s, strings};
 use inscl_sample::{Embeddings, ReplayMethod, StageInput, TrainInstance, sample_stage};
 use inscl_store::Outputs;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 const VERSION: &str = "1";
 
 /// The table of the rows to train on: `ids` in order, flagged replayed or not.
 fn mix_table(ctx: &StageCtx, rows: &[(&InstanceRow, bool)]) -> Result<arrow::array::RecordBatch, PipelineError> {
-    let defs: BTreeMap<String, String> = instructions(ctx.artifact("ingest")?)?.into_iter().map(|r| (r.id, r.text)).collect();
+    let defs = definitions(ctx.artifact("ingest")?)?;
     TableBuilder::new()
         .str("instance_id", rows.iter().map(|(r, _)| &r.id))
         .str("category", rows.iter().map(|(r, _)| &r.category))

@@ -4,7 +4,6 @@
 //! model.safetensors, tokenizer.json) that the model crate and Python `transformers` both load.
 
 use super::dataset::{instances, instructions};
-use super::evaluate::model_dir;
 use super::{PipelineCtx, model_tree, node};
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
@@ -134,7 +133,7 @@ fn train_params(p: &PipelineCtx) -> TrainParams {
 
 fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Result<Outputs, PipelineError> {
     let device = inscl_model::device::parse_device(device_spec).map_err(model_err("finetune"))?;
-    let dir = model_dir(ctx, "init")?;
+    let dir = ctx.dir("init")?;
     let mut model = LlamaModel::load(&dir, device).map_err(model_err("finetune"))?;
     let t = ctx.artifact("mix")?.table("train_mix")?;
     let (defs, inputs, outputs) =
