@@ -159,23 +159,49 @@ fn run_fingerprint(
     Ok(hasher.finalize().to_hex().to_string())
 }
 
+/// Flat indices into the `[rows, width - 1]` grid of next-token predictions whose target enters the loss.
+fn loss_positions(batch: &PaddedBatch) -> Vec<i64> {
+    let width = batch.width;
+    let mut positions = Vec::with_capacity(batch.n_loss_tokens);
+    for row in 0..batch.rows {
+        for t in 0..width.saturating_sub(1) {
+            if batch.labels[row * width + t + 1] != IGNORE_LABEL {
+                positions.push((row * (width - 1) + t) as i64);
+            }
+        }
+    }
+    positions
+}
+
 /// The cross-entropy (in f32) summed over the target tokens of one micro batch; the caller divides it by the
-/// target-token count of the whole accumulated batch.
+/// target-token count of the whole accumulated batch. The LM head runs only at the positions that predict a
+/// target token: prompts are most of every sequence, and the head is a quarter of a small model's compute.
 fn micro_batch_loss(model: &LlamaModel, batch: &PaddedBatch, device: Device) -> Result<Tensor> {
     let (rows, width) = (batch.rows as i64, batch.width as i64);
     let input_ids = Tensor::f_from_slice(&batch.input_ids)?.f_view([rows, width])?.f_to_device(device)?;
-    let labels = Tensor::f_from_slice(&batch.labels)?.f_view([rows, width])?.f_to_device(device)?;
+    let positions = loss_positions(batch);
+    let targets = Tensor::f_from_slice(&batch.labels)?
+        .f_view([rows, width])?
+        .f_narrow(1, 1, width - 1)?
+        .f_reshape([-1])?
+        .f_index_select(0, &Tensor::f_from_slice(&positions)?)?
+        .f_to_device(device)?;
+    let positions = Tensor::f_from_slice(&positions)?.f_to_device(device)?;
     // Right padding under a causal mask: no real token attends to a pad, so the mask adds nothing here.
+    let head = || -> Result<Tensor> {
+        let hidden = model.llama.hidden_states(&input_ids, None);
+        let size = hidden.size()[2];
+        let predicting = hidden.f_narrow(1, 0, width - 1)?.f_reshape([-1, size])?.f_index_select(0, &positions)?;
+        Ok(model.llama.logits(&predicting))
+    };
     let logits = if device.is_cuda() {
         use_bf16_cuda_autocast()?;
-        tch::autocast(true, || model.llama.forward(&input_ids, None))
+        tch::autocast(true, head)?
     } else {
-        model.llama.forward(&input_ids, None)
+        head()?
     };
-    let vocab = logits.size()[2];
-    let predicted = logits.f_narrow(1, 0, width - 1)?.f_reshape([-1, vocab])?.f_to_kind(Kind::Float)?;
-    let targets = labels.f_narrow(1, 1, width - 1)?.f_reshape([-1])?;
-    Ok(predicted.f_cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE_LABEL, 0.0)?)
+    let logits = logits.f_to_kind(Kind::Float)?;
+    Ok(logits.f_cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE_LABEL, 0.0)?)
 }
 
 /// Fine-tunes `model` in place on `examples` (one stage). With `resume_dir`, a resumable state is written there
