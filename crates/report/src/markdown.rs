@@ -183,9 +183,18 @@ fn forgetting(md: &mut String, runs: &Runs, plots: &PlotPlan) {
         let means: Vec<String> = order
             .runs
             .iter()
-            .map(|run| format!("**{}**", num(run.fg.iter().sum::<f64>() / run.fg.len() as f64)))
+            .map(|run| {
+                // A category scoring 0 right after it was learned has no FG; average the others and say how many.
+                let defined: Vec<f64> = run.fg.iter().copied().filter(|v| v.is_finite()).collect();
+                let mean = num(defined.iter().sum::<f64>() / defined.len() as f64);
+                if defined.len() == run.fg.len() {
+                    format!("**{mean}**")
+                } else {
+                    format!("**{mean}** ({} of {})", defined.len(), run.fg.len())
+                }
+            })
             .collect();
-        let _ = writeln!(md, "| **mean** | {} |\n", means.join(" | "));
+        let _ = writeln!(md, "| **mean** (over categories with an FG) | {} |\n", means.join(" | "));
     }
 }
 

@@ -90,7 +90,7 @@ fn report_md_shows_the_hand_computed_values() {
         "| Category | none | random | inscl |",
         "| 1. A | 80.00 | 40.00 | 30.00 |",
         "| 3. C | 50.00 | 20.00 | 10.00 |",
-        "| **mean** | **66.67** | **30.00** | **20.00** |",
+        "| **mean** (over categories with an FG) | **66.67** | **30.00** | **20.00** |",
         // FG backward: D (60−12)/60 = 80, (60−36)/60 = 40, (60−42)/60 = 30.
         "| 1. D | 80.00 | 40.00 | 30.00 |",
         "| 2. C | 80.00 | 40.00 | 30.00 |",
@@ -272,4 +272,17 @@ fn paper_scale_report_renders() {
     // 15 groups of 9 bars: 90 + 15·(9·10 + 20) + 30 + 230.
     assert_eq!(size("forgetting_curriculum.png"), (2000, 640));
     assert_eq!(size("rg_curriculum.png"), (1000, 560));
+}
+
+#[test]
+fn forgetting_mean_skips_categories_without_an_fg() {
+    // A scores 0 right after it is learned, so FG_A is undefined; the mean is FG_B = (40 − 10)/40 = 75 alone.
+    let r: &[&[f64]] = &[&[0.0], &[0.0, 40.0], &[5.0, 10.0, 80.0]];
+    let up = upbounds();
+    let rows = metric_rows("forward", "none", &matrix(&["A", "B", "C"], r), &up).unwrap();
+    let files = render_report(&input(rows)).unwrap();
+    let md = String::from_utf8(files[0].1.clone()).unwrap();
+    assert!(md.contains("| 1. A | n/a |"), "{md}");
+    assert!(md.contains("| 2. B | 75.00 |"), "{md}");
+    assert!(md.contains("| **mean** (over categories with an FG) | **75.00** (1 of 2) |"), "{md}");
 }
