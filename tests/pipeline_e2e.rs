@@ -94,6 +94,24 @@ fn pipeline_runs_shares_stage_one_and_extends_incrementally() {
     let again = run(&store, &["run", p]);
     assert!(text(&again).contains("nothing to do"), "{}", text(&again));
 
+    // Rebuilding the embeddings takes every vector from the row cache: no cache entry is written again.
+    let cache_files = || -> BTreeMap<PathBuf, std::time::SystemTime> {
+        let mut files = BTreeMap::new();
+        for shard in std::fs::read_dir(store.join(".rows/embed")).unwrap().flatten() {
+            for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                files.insert(f.path(), f.metadata().unwrap().modified().unwrap());
+            }
+        }
+        files
+    };
+    let before = cache_files();
+    assert!(!before.is_empty());
+    let forced = run(&store, &["run", p, "--only", "embed", "--force", "embed"]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    let rebuilt = text(&forced).lines().filter(|l| l.starts_with("embed/") && l.contains("rebuilt")).count();
+    assert!(rebuilt >= 2, "{}", text(&forced));
+    assert_eq!(cache_files(), before);
+
     // The same pipeline in a fresh store, run in parallel again, gives byte-identical artifacts: the tiny
     // model's init, the training and the decoding do not depend on thread scheduling.
     let store2 = tmp.path().join("store2");

@@ -54,6 +54,15 @@ impl StageCtx<'_> {
         }
     }
 
+    /// The content hash of input `role`, artifact or source: what a row cache keys the input's identity by.
+    pub fn content(&self, role: &str) -> Result<inscl_store::ContentHash, PipelineError> {
+        match self.inputs.get(role) {
+            Some(Resolved::Artifact(a)) => Ok(a.content()),
+            Some(Resolved::Source(t)) => Ok(t.content()),
+            None => Err(PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage))),
+        }
+    }
+
     /// Inputs whose role starts with `prefix`, in role order.
     pub fn artifacts_with_prefix(&self, prefix: &str) -> Vec<(&str, &Artifact)> {
         self.inputs

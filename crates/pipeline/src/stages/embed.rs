@@ -9,7 +9,8 @@ use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
 use crate::tables::TableBuilder;
 use inscl_model::encoder::TextEncoder;
-use inscl_store::Outputs;
+use inscl_embed::VectorCache;
+use inscl_store::{Outputs, RowCache};
 
 const VERSION: &str = "1";
 
@@ -23,10 +24,41 @@ fn encoder(ctx: &StageCtx, kind: &str, role: &str) -> Result<Box<dyn TextEncoder
     })
 }
 
-fn embed(ctx: &StageCtx, enc: &dyn TextEncoder, ids: &[String], texts: &[String], batch: usize) -> Result<(Vec<f32>, usize), PipelineError> {
+/// Vectors in the store's `embed` row cache, keyed by the encoder folder's content hash, the encoder kind and the
+/// text, stored as little-endian f32.
+struct StoreVectorCache {
+    rows: RowCache,
+    encoder: String,
+}
+
+impl StoreVectorCache {
+    fn key(&self, text: &str) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(self.encoder.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(text.as_bytes());
+        hasher.finalize().to_hex().to_string()
+    }
+}
+
+impl VectorCache for StoreVectorCache {
+    fn get(&self, text: &str) -> Result<Option<Vec<f32>>, String> {
+        let bytes = self.rows.get(&self.key(text)).map_err(|e| e.to_string())?;
+        Ok(bytes.map(|b| b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
+    }
+
+    fn put(&self, text: &str, vector: &[f32]) -> Result<(), String> {
+        let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.rows.put(&self.key(text), &bytes).map_err(|e| e.to_string())
+    }
+}
+
+fn embed(ctx: &StageCtx, enc: &dyn TextEncoder, kind: &str, ids: &[String], texts: &[String], batch: usize) -> Result<(Vec<f32>, usize), PipelineError> {
+    let cache = StoreVectorCache { rows: ctx.store.rows("embed")?, encoder: format!("{kind}:{}", ctx.content("encoder")?) };
     let bar = ctx.bar(texts.len() as u64, "embedding");
     let progress = |n: usize| bar.inc(n as u64);
-    let out = inscl_embed::embed_texts(enc, ids, texts, batch, &progress).map_err(|e| PipelineError::Invalid(format!("embed: {e}")))?;
+    let out = inscl_embed::embed_texts(enc, ids, texts, batch, &cache, &progress)
+        .map_err(|e| PipelineError::Invalid(format!("embed: {e}")))?;
     bar.finish_and_clear();
     Ok(out)
 }
@@ -53,7 +85,7 @@ pub fn push_instructions(g: &mut Graph, p: &PipelineCtx, ingest: usize, base: &I
             let enc = encoder(ctx, &kind, "encoder")?;
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
-            let (data, dim) = embed(ctx, enc.as_ref(), &ids, &texts, batch)?;
+            let (data, dim) = embed(ctx, enc.as_ref(), &kind, &ids, &texts, batch)?;
             let t = TableBuilder::new()
                 .str("instruction_id", &ids)
                 .str("category", rows.iter().map(|r| &r.category))
@@ -79,7 +111,7 @@ pub fn push_tags(g: &mut Graph, p: &PipelineCtx, annotate: usize) -> Result<usiz
             tags.sort();
             tags.dedup();
             let enc = encoder(ctx, "minilm", "encoder")?;
-            let (data, dim) = embed(ctx, enc.as_ref(), &tags, &tags, batch)?;
+            let (data, dim) = embed(ctx, enc.as_ref(), "minilm", &tags, &tags, batch)?;
             let t = TableBuilder::new().str("tag", &tags).embeddings("embedding", &data, dim).finish()?;
             Ok(Outputs::default().table("embeddings", t))
         },
@@ -103,7 +135,7 @@ pub fn push_instances(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<u
             let texts: Vec<String> =
                 rows.iter().map(|r| format!("{}\n\n{}", defs.get(&r.instruction_id).map(String::as_str).unwrap_or(""), r.input)).collect();
             let enc = encoder(ctx, "minilm", "encoder")?;
-            let (data, dim) = embed(ctx, enc.as_ref(), &ids, &texts, batch)?;
+            let (data, dim) = embed(ctx, enc.as_ref(), "minilm", &ids, &texts, batch)?;
             let t = TableBuilder::new()
                 .str("instance_id", &ids)
                 .str("category", rows.iter().map(|r| &r.category))
