@@ -165,7 +165,8 @@ fn forgetting(md: &mut String, runs: &Runs, plots: &PlotPlan) {
          Forgetting rate of category `j`: `FG_j = (R[j][j] − R[n][j]) / R[j][j] × 100`, the share of its score \
          right after it was learned that is lost by the last stage. This is our definition: the paper plots \
          forgetting per category but does not publish its formula. Negative values mean the category improved \
-         later. The last category of an order is never revisited and has no FG.\n\n",
+         later. The last category of an order is never revisited and has no FG. The charts clip bars below −100 \
+         (a category barely learned at first that gained much later) and print their value on them.\n\n",
     );
     for (o, order) in runs.orders.iter().enumerate() {
         let _ = writeln!(md, "### Order {}\n", order.name);

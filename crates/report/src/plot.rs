@@ -326,6 +326,9 @@ fn fit_label(area: &Area, label: &str, style: &TextStyle, max_width: u32) -> Res
     Ok(candidate)
 }
 
+/// Lowest FG the forgetting chart draws; bars below it are clipped there and carry their value.
+pub(crate) const FG_FLOOR: f64 = -100.0;
+
 fn draw_forgetting(root: &Area, runs: &Runs, plan: &PlotPlan, o: usize) -> DrawResult {
     root.fill(&WHITE)?;
     let order = &runs.orders[o];
@@ -333,7 +336,10 @@ fn draw_forgetting(root: &Area, runs: &Runs, plan: &PlotPlan, o: usize) -> DrawR
     let (width, _) = forgetting_size(order.categories.len(), order.runs.len());
     let (plot_area, legend_area) = root.split_horizontally(width - LEGEND_W);
     // A little headroom past the extremes, away from zero, so a bar at exactly 80 does not touch the frame.
-    let extremes = order.runs.iter().flat_map(|run| run.fg.iter().map(|&v| v + 2.0 * v.signum()));
+    // FG cannot exceed 100, but a category barely learned at first can gain thousands of percent later; such
+    // bars are clipped at FG_FLOOR and labelled, or one of them would flatten every other bar of the chart.
+    let extremes =
+        order.runs.iter().flat_map(|run| run.fg.iter().map(|&v| v.max(FG_FLOOR) + 2.0 * v.signum()));
     let (lo, hi) = padded_range(extremes, 0.0);
     let mut chart = ChartBuilder::on(&plot_area)
         .caption(format!("Forgetting rate per category, order {}", order.name), text(22))
@@ -357,11 +363,16 @@ fn draw_forgetting(root: &Area, runs: &Runs, plan: &PlotPlan, o: usize) -> DrawR
     let slot = 0.8 / methods as f64;
     for (k, run) in order.runs.iter().enumerate() {
         let color = method_color(plan, &run.method);
+        let x0 = |g: usize| g as f64 + 0.1 + k as f64 * slot;
         let bars = run.fg.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(g, &v)| {
-            let x0 = g as f64 + 0.1 + k as f64 * slot;
-            Rectangle::new([(x0, 0.0), (x0 + slot * 0.85, v)], color.filled())
+            Rectangle::new([(x0(g), 0.0), (x0(g) + slot * 0.85, v.max(FG_FLOOR))], color.filled())
         });
         chart.draw_series(bars)?;
+        let clipped_style = text(11).transform(FontTransform::Rotate90).pos(Pos::new(HPos::Right, VPos::Center));
+        for (g, &v) in run.fg.iter().enumerate().filter(|(_, v)| **v < FG_FLOOR) {
+            let (x, y) = chart.backend_coord(&(x0(g) + slot * 0.42, FG_FLOOR));
+            root.draw(&Text::new(format!("{v:.0}"), (x, y - 4), clipped_style.clone()))?;
+        }
     }
     chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, 0.0), (groups as f64, 0.0)], BLACK)))?;
 

@@ -11,7 +11,7 @@ use inscl_evaluate::metrics::MetricRow;
 use inscl_report::{ArtifactRef, ParamsFormat, ReportInput, render_report};
 use inscl_store::Outputs;
 
-const VERSION: &str = "1";
+const VERSION: &str = "2";
 
 fn read_rows(ctx: &StageCtx, role: &str) -> Result<Vec<MetricRow>, PipelineError> {
     let t = ctx.artifact(role)?.table("metrics")?;
