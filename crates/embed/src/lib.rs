@@ -31,18 +31,6 @@ pub trait VectorCache {
     fn put(&self, text: &str, vector: &[f32]) -> Result<(), String>;
 }
 
-/// No caching: every text is embedded.
-pub struct NoCache;
-
-impl VectorCache for NoCache {
-    fn get(&self, _text: &str) -> Result<Option<Vec<f32>>, String> {
-        Ok(None)
-    }
-
-    fn put(&self, _text: &str, _vector: &[f32]) -> Result<(), String> {
-        Ok(())
-    }
-}
 
 /// Row-major embeddings of `texts` (`texts.len() × dim`), in the input order. `ids` name rows in errors.
 /// Texts found in `cache` are not embedded again; each fresh vector is put there as soon as its batch is done.

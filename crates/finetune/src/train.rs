@@ -159,18 +159,21 @@ fn run_fingerprint(
     Ok(hasher.finalize().to_hex().to_string())
 }
 
-/// Flat indices into the `[rows, width - 1]` grid of next-token predictions whose target enters the loss.
-fn loss_positions(batch: &PaddedBatch) -> Vec<i64> {
+/// The next-token predictions that enter the loss: their flat indices into the `[rows, width - 1]` grid of
+/// predictions, and the target token of each.
+fn loss_positions(batch: &PaddedBatch) -> (Vec<i64>, Vec<i64>) {
     let width = batch.width;
-    let mut positions = Vec::with_capacity(batch.n_loss_tokens);
+    let (mut positions, mut targets) = (Vec::with_capacity(batch.n_loss_tokens), Vec::with_capacity(batch.n_loss_tokens));
     for row in 0..batch.rows {
         for t in 0..width.saturating_sub(1) {
-            if batch.labels[row * width + t + 1] != IGNORE_LABEL {
+            let label = batch.labels[row * width + t + 1];
+            if label != IGNORE_LABEL {
                 positions.push((row * (width - 1) + t) as i64);
+                targets.push(label);
             }
         }
     }
-    positions
+    (positions, targets)
 }
 
 /// The cross-entropy (in f32) summed over the target tokens of one micro batch; the caller divides it by the
@@ -179,14 +182,9 @@ fn loss_positions(batch: &PaddedBatch) -> Vec<i64> {
 fn micro_batch_loss(model: &LlamaModel, batch: &PaddedBatch, device: Device) -> Result<Tensor> {
     let (rows, width) = (batch.rows as i64, batch.width as i64);
     let input_ids = Tensor::f_from_slice(&batch.input_ids)?.f_view([rows, width])?.f_to_device(device)?;
-    let positions = loss_positions(batch);
-    let targets = Tensor::f_from_slice(&batch.labels)?
-        .f_view([rows, width])?
-        .f_narrow(1, 1, width - 1)?
-        .f_reshape([-1])?
-        .f_index_select(0, &Tensor::f_from_slice(&positions)?)?
-        .f_to_device(device)?;
+    let (positions, targets) = loss_positions(batch);
     let positions = Tensor::f_from_slice(&positions)?.f_to_device(device)?;
+    let targets = Tensor::f_from_slice(&targets)?.f_to_device(device)?;
     // Right padding under a causal mask: no real token attends to a pad, so the mask adds nothing here.
     let head = || -> Result<Tensor> {
         let hidden = model.llama.hidden_states(&input_ids, None);

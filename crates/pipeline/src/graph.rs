@@ -30,6 +30,11 @@ pub struct StageCtx<'a> {
 }
 
 impl StageCtx<'_> {
+    /// Input `role`, artifact or source.
+    fn input(&self, role: &str) -> Result<&Resolved, PipelineError> {
+        self.inputs.get(role).ok_or_else(|| PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage)))
+    }
+
     pub fn artifact(&self, role: &str) -> Result<&Artifact, PipelineError> {
         match self.inputs.get(role) {
             Some(Resolved::Artifact(a)) => Ok(a),
@@ -47,20 +52,18 @@ impl StageCtx<'_> {
     /// The folder behind input `role`: an artifact's folder, or a source's root (a model folder given as a
     /// source). Model stages load from it.
     pub fn dir(&self, role: &str) -> Result<std::path::PathBuf, PipelineError> {
-        match self.inputs.get(role) {
-            Some(Resolved::Artifact(a)) => Ok(a.dir.clone()),
-            Some(Resolved::Source(t)) => Ok(t.root.clone()),
-            None => Err(PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage))),
-        }
+        Ok(match self.input(role)? {
+            Resolved::Artifact(a) => a.dir.clone(),
+            Resolved::Source(t) => t.root.clone(),
+        })
     }
 
     /// The content hash of input `role`, artifact or source: what a row cache keys the input's identity by.
     pub fn content(&self, role: &str) -> Result<inscl_store::ContentHash, PipelineError> {
-        match self.inputs.get(role) {
-            Some(Resolved::Artifact(a)) => Ok(a.content()),
-            Some(Resolved::Source(t)) => Ok(t.content()),
-            None => Err(PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage))),
-        }
+        Ok(match self.input(role)? {
+            Resolved::Artifact(a) => a.content(),
+            Resolved::Source(t) => t.content(),
+        })
     }
 
     /// Inputs whose role starts with `prefix`, in role order.
