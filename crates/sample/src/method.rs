@@ -54,23 +54,68 @@ impl ReplayMethod {
         }
     }
 
+    /// What the method consumes beyond the dataset. The pipeline builds and wires exactly these inputs, so a
+    /// method's key never changes with an artifact it does not read, and nothing it does not need is computed.
+    /// A new method declares them here, next to its variant.
+    pub fn needs(self) -> Needs {
+        let none = Needs::default();
+        match self {
+            Self::None | Self::Random => none,
+            Self::Inscl => Needs { w: Some(Weights::Real), insinfo: true, ..none },
+            Self::Dynamic => Needs { w: Some(Weights::Real), ..none },
+            Self::Insinfo => Needs { insinfo: true, ..none },
+            Self::InsclUniform => Needs { w: Some(Weights::Uniform), insinfo: true, ..none },
+            Self::PrototypeData => Needs { instance_embeddings: true, ..none },
+            Self::PrototypeInstruction | Self::DiverseInstruction => Needs { instruction_embeddings: true, ..none },
+        }
+    }
+
     /// Whether the per-category budget comes from W rather than being `alpha` each.
     pub fn uses_dynamic_budget(self) -> bool {
-        matches!(self, Self::Inscl | Self::Dynamic | Self::InsclUniform)
+        self.needs().w.is_some()
     }
 
     /// Whether instances are drawn by InsInfo shares.
     pub fn uses_insinfo(self) -> bool {
-        matches!(self, Self::Inscl | Self::Insinfo | Self::InsclUniform)
+        self.needs().insinfo
     }
 
     /// Whether the method reads embeddings.
     pub fn uses_embeddings(self) -> bool {
-        matches!(
-            self,
-            Self::PrototypeData | Self::PrototypeInstruction | Self::DiverseInstruction
-        )
+        let n = self.needs();
+        n.instruction_embeddings || n.instance_embeddings
     }
+}
+
+/// The instance weights W is computed under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Weights {
+    /// Each instruction weighted by its share of the category's instances (the paper).
+    Real,
+    /// Every instruction weighted alike (the ablation).
+    Uniform,
+}
+
+impl Weights {
+    pub fn name(self) -> &'static str {
+        match self {
+            Weights::Real => "real",
+            Weights::Uniform => "uniform",
+        }
+    }
+}
+
+/// The inputs a replay method reads beyond the dataset (see [`ReplayMethod::needs`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// W(i, j) between the current and each earlier category, under these weights.
+    pub w: Option<Weights>,
+    /// InsInfo shares of the earlier categories' instructions (and so the tags and their embeddings).
+    pub insinfo: bool,
+    /// The instruction embeddings.
+    pub instruction_embeddings: bool,
+    /// Embeddings of every train instance (instruction + input).
+    pub instance_embeddings: bool,
 }
 
 impl fmt::Display for ReplayMethod {
