@@ -2,7 +2,7 @@ use crate::args::{Cli, Command, IngestCommand};
 use crate::error::CliError;
 use inscl_data::{CategoryMapping, IngestParams};
 use inscl_pipeline::{Graph, InstanceState, Pipeline, RunOptions, build_graph, ingest_node};
-use inscl_store::{SourceTree, Store};
+use inscl_store::Store;
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Run { pipeline, only, force, dry_run, order, method, jobs } => {
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
             let p = Pipeline::load(&pipeline)?;
-            let graph = build_graph(&p)?;
+            let graph = build_graph(&p, &store()?)?;
             if (order.is_some() || method.is_some()) && only.is_none() {
                 return Err(CliError::Usage("--order and --method narrow --only STAGE; give the stage too".into()));
             }
@@ -27,7 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
         }
         Command::Report { pipeline, out, jobs } => {
             let p = Pipeline::load(&pipeline)?;
-            let graph = build_graph(&p)?;
+            let graph = build_graph(&p, &store()?)?;
             let progress = std::io::stderr().is_terminal();
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
             let summary = run_graph(&store()?, &p.name, &graph, RunOptions { progress, jobs, ..Default::default() })?;
@@ -43,7 +43,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
                 })
                 .collect::<Result<_, _>>()?;
             let dir = out.join(&p.name);
-            SourceTree::from_files(&dir, files).write_atomically(&dir)?;
+            inscl_store::atomic::write_folder_atomically(&dir, &files)?;
             println!("{}", dir.join("report.md").display());
             Ok(0)
         }
@@ -56,7 +56,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Rouge { input } => tools::rouge(&input),
         Command::Status { pipeline } => {
             let p = Pipeline::load(&pipeline)?;
-            let graph = build_graph(&p)?;
+            let graph = build_graph(&p, &store()?)?;
             for line in inscl_pipeline::status(&store()?, &p.name, &graph)? {
                 let key = line.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
                 match line.state {
@@ -96,7 +96,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
             let mapping = CategoryMapping::from_toml(&mapping.display().to_string(), &text)?;
             let params = IngestParams { test_fraction, seed, max_per_task };
             let mut graph = Graph::default();
-            graph.push(ingest_node(&dir, &mapping, &params)?);
+            graph.push(ingest_node(&dir, &mapping, &params, &store()?.hash_cache())?);
             let summary = run_graph(&store()?, "ingest", &graph, RunOptions { progress: false, ..Default::default() })?;
             for (name, path) in &summary.nodes[0].outputs {
                 println!("{name}\t{}", path.display());
@@ -119,13 +119,13 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
                     toml::from_str(&text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?
                 }
             };
-            let tree = SourceTree::from_files(&out, inscl_data::synth::generate(&params));
-            let changed = tree.write_atomically(&out)?;
+            let files = inscl_data::synth::generate(&params);
+            let changed = inscl_store::atomic::write_folder_atomically(&out, &files)?;
             eprintln!(
                 "{} {} files ({} bytes) in {}",
                 if changed { "wrote" } else { "unchanged:" },
-                tree.files.len(),
-                tree.total_bytes(),
+                files.len(),
+                files.iter().map(|f| f.1.len()).sum::<usize>(),
                 out.display()
             );
             Ok(0)

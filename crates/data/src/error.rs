@@ -1,5 +1,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    #[error("{file}: {source}")]
+    Read { file: String, source: std::io::Error },
     #[error("{file}: not valid UTF-8 (byte {offset})")]
     NotUtf8 { file: String, offset: usize },
     #[error("{file}: malformed JSON: {source}")]

@@ -63,27 +63,83 @@ struct TaskRows {
     test: Vec<bool>,
 }
 
+/// The files of a dataset folder, read one at a time: ingest never needs the whole folder in memory. Held in
+/// memory (tests, generated data) or on the disk (the pipeline's source trees, which check every byte read
+/// against the hash their stage's key was made of).
+pub trait SourceFiles {
+    /// Relative `/`-separated paths of the files there are.
+    fn paths(&self) -> Vec<&str>;
+    /// The bytes of file `rel`, one of [`SourceFiles::paths`].
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>>;
+}
+
+impl SourceFiles for [(String, Vec<u8>)] {
+    fn paths(&self) -> Vec<&str> {
+        self.iter().map(|f| f.0.as_str()).collect()
+    }
+
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        self.iter()
+            .find(|f| f.0 == rel)
+            .map(|f| f.1.clone())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+}
+
+impl SourceFiles for Vec<(String, Vec<u8>)> {
+    fn paths(&self) -> Vec<&str> {
+        self.as_slice().paths()
+    }
+
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        self.as_slice().read(rel)
+    }
+}
+
+/// Files listed by `paths` and read by a closure: how a caller adapts its own file type (a store source tree)
+/// without this crate depending on it.
+pub struct FilesFn<'a, F> {
+    pub paths: Vec<&'a str>,
+    pub read: F,
+}
+
+impl<F: Fn(&str) -> std::io::Result<Vec<u8>>> SourceFiles for FilesFn<'_, F> {
+    fn paths(&self) -> Vec<&str> {
+        self.paths.clone()
+    }
+
+    fn read(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        (self.read)(rel)
+    }
+}
+
+fn read_file(files: &(impl SourceFiles + ?Sized), root: &str, rel: &str) -> Result<Vec<u8>, DataError> {
+    files.read(rel).map_err(|source| DataError::Read { file: format!("{root}/{rel}"), source })
+}
+
 /// Which tasks to read: the union of the default split's task lists where they exist (SuperNI's own choice of
 /// tasks), else every file under `tasks/`.
-fn task_names(files: &BTreeMap<&str, &[u8]>, root: &str) -> Result<Vec<String>, DataError> {
-    let split_files: Vec<&&str> = files.keys().filter(|p| p.starts_with("splits/default/")).collect();
+fn task_names(files: &(impl SourceFiles + ?Sized), root: &str) -> Result<Vec<String>, DataError> {
+    let paths: BTreeSet<&str> = files.paths().into_iter().collect();
+    let split_files: Vec<&&str> = paths.iter().filter(|p| p.starts_with("splits/default/")).collect();
     let mut names = BTreeSet::new();
     if split_files.is_empty() {
-        for p in files.keys() {
+        for p in &paths {
             if let Some(stem) = p.strip_prefix("tasks/").and_then(|s| s.strip_suffix(".json")) {
                 names.insert(stem.to_string());
             }
         }
     } else {
         for file in split_files {
-            let text = std::str::from_utf8(files[*file])
+            let bytes = read_file(files, root, file)?;
+            let text = std::str::from_utf8(&bytes)
                 .map_err(|e| DataError::NotUtf8 { file: file.to_string(), offset: e.valid_up_to() })?;
             for (i, line) in text.lines().enumerate() {
                 let task = line.trim();
                 if task.is_empty() {
                     continue;
                 }
-                if !files.contains_key(format!("tasks/{task}.json").as_str()) {
+                if !paths.contains(format!("tasks/{task}.json").as_str()) {
                     return Err(DataError::MissingTask { file: file.to_string(), line: i + 1, task: task.to_string() });
                 }
                 names.insert(task.to_string());
@@ -117,23 +173,22 @@ fn test_mask(n: usize, fraction: f64, seed: u64, task: &str) -> Vec<bool> {
     mask
 }
 
-/// Reads a natural-instructions folder (as in-memory files) and builds the `instances`, `instructions` and
-/// `tasks` tables. Deterministic for given files, mapping and params.
+/// Reads a natural-instructions folder, one task file at a time, and builds the `instances`, `instructions`
+/// and `tasks` tables. Deterministic for given files, mapping and params.
 pub fn ingest(
     root: &str,
-    files: &[(String, Vec<u8>)],
+    files: &(impl SourceFiles + ?Sized),
     mapping: &CategoryMapping,
     params: &IngestParams,
 ) -> Result<IngestOutput, DataError> {
     if !(0.0..1.0).contains(&params.test_fraction) {
         return Err(DataError::Params(format!("test_fraction must lie in [0, 1), not {}", params.test_fraction)));
     }
-    let by_path: BTreeMap<&str, &[u8]> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
     let mut report = IngestReport::default();
     let mut tasks: Vec<TaskRows> = Vec::new();
-    for name in task_names(&by_path, root)? {
+    for name in task_names(files, root)? {
         let file = format!("tasks/{name}.json");
-        let mut parsed = parse_task(&format!("{root}/{file}"), by_path[file.as_str()])?;
+        let mut parsed = parse_task(&format!("{root}/{file}"), &read_file(files, root, &file)?)?;
         if !parsed.english {
             report.skipped_non_english.push(name);
             continue;

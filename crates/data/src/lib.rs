@@ -15,6 +15,6 @@ mod task_file;
 pub mod synth;
 
 pub use error::DataError;
-pub use ingest::{IngestOutput, IngestParams, IngestReport, ingest, is_source_file};
+pub use ingest::{FilesFn, IngestOutput, IngestParams, IngestReport, SourceFiles, ingest, is_source_file};
 pub use mapping::{CategoryMapping, QaSplit};
 pub use task_file::{TaskFile, TaskInstance};

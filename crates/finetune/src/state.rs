@@ -1,8 +1,8 @@
 //! The resumable training state: one safetensors file holding the weights, the AdamW moments and, in its JSON
 //! metadata, the step counter, the data cursor, the log and what the state belongs to (model config, vocabulary,
-//! a fingerprint of the encoded data and the training parameters). It is replaced atomically: written under a
-//! temporary name in the same directory, fsynced, renamed over the old state, and the directory fsynced, so a
-//! kill at any moment leaves either the previous state or the new one.
+//! a fingerprint of the encoded data and the training parameters). It is replaced with the store's atomic
+//! writer (temp file, fsync, rename, fsync of the folder), so a kill at any moment leaves either the previous
+//! state or the new one.
 
 use crate::error::{FinetuneError, Result};
 use crate::optim::AdamW;
@@ -10,13 +10,11 @@ use crate::train::StepLog;
 use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{Device, Kind, Tensor};
 
 pub const STATE_FILE: &str = "train_state.safetensors";
-const TEMP_PREFIX: &str = ".train_state.tmp-";
+const LEGACY_TEMP_PREFIX: &str = ".train_state.tmp-";
 const METADATA_KEY: &str = "inscl.finetune.state";
 const FORMAT_VERSION: u32 = 1;
 
@@ -92,23 +90,24 @@ pub fn save_state(
     let bytes = safetensors::tensor::serialize(views, Some(metadata))
         .map_err(|e| bad_state(resume_dir, format!("serialising: {e}")))?;
 
-    let temp = resume_dir.join(format!("{TEMP_PREFIX}{}", std::process::id()));
-    let mut file = File::create(&temp).map_err(|e| FinetuneError::io(&temp, e))?;
-    file.write_all(&bytes).map_err(|e| FinetuneError::io(&temp, e))?;
-    file.sync_all().map_err(|e| FinetuneError::io(&temp, e))?;
-    drop(file);
-    let target = state_path(resume_dir);
-    std::fs::rename(&temp, &target).map_err(|e| FinetuneError::io(&target, e))?;
-    File::open(resume_dir).and_then(|dir| dir.sync_all()).map_err(|e| FinetuneError::io(resume_dir, e))?;
-    Ok(())
+    inscl_store::atomic::write_atomic(&state_path(resume_dir), &bytes).map_err(store_err)
+}
+
+fn store_err(e: inscl_store::StoreError) -> FinetuneError {
+    match e {
+        inscl_store::StoreError::Io { path, source } => FinetuneError::io(path, source),
+        other => FinetuneError::BadState { path: PathBuf::new(), reason: other.to_string() },
+    }
 }
 
 fn bad_state(path: &Path, reason: String) -> FinetuneError {
     FinetuneError::BadState { path: path.to_path_buf(), reason }
 }
 
-/// Removes temporary files a killed writer left behind.
+/// Removes temporary files a killed writer left behind: the atomic writer's, and those of the writer before it
+/// (`.train_state.tmp-<pid>`), which states of older runs may still have beside them.
 fn remove_stale_temps(resume_dir: &Path) -> Result<()> {
+    inscl_store::atomic::remove_stale_temps(resume_dir, STATE_FILE).map_err(store_err)?;
     let entries = match std::fs::read_dir(resume_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -116,7 +115,7 @@ fn remove_stale_temps(resume_dir: &Path) -> Result<()> {
     };
     for entry in entries {
         let entry = entry.map_err(|e| FinetuneError::io(resume_dir, e))?;
-        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+        if entry.file_name().to_string_lossy().starts_with(LEGACY_TEMP_PREFIX) {
             std::fs::remove_file(entry.path()).map_err(|e| FinetuneError::io(entry.path(), e))?;
         }
     }

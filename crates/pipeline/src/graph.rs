@@ -1,10 +1,10 @@
 use crate::error::PipelineError;
-use inscl_store::{Artifact, InputRef, Outputs, SourceTree, Spec, Store};
+use inscl_store::{Artifact, InputRef, Outputs, SourceTree, Spec, Staging, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Where a stage instance's input comes from: an earlier node of the graph, or an external folder read into
-/// memory (the dataset), whose content hash stands in for an artifact's.
+/// Where a stage instance's input comes from: an earlier node of the graph, or an external folder (the
+/// dataset, a model) scanned and hashed, whose content hash stands in for an artifact's.
 #[derive(Clone)]
 pub enum NodeInput {
     Node(usize),
@@ -18,8 +18,8 @@ pub enum Resolved {
     Source(Arc<SourceTree>),
 }
 
-/// What a stage function sees: its resolved inputs, and the few services of the run it may use (row caches
-/// and a crash-surviving scratch folder, both owned by the store; progress bars).
+/// What a stage function sees: its resolved inputs, and the few services of the run it may use (row caches,
+/// a crash-surviving scratch folder and the artifact's staging folder, all owned by the store; progress bars).
 pub struct StageCtx<'a> {
     pub inputs: &'a BTreeMap<String, Resolved>,
     pub store: &'a Store,
@@ -27,6 +27,8 @@ pub struct StageCtx<'a> {
     pub key: String,
     pub progress: &'a indicatif::MultiProgress,
     pub show_progress: bool,
+    /// The artifact's temp folder: large outputs are streamed there and declared with `Outputs::staged_file`.
+    pub staging: &'a Staging,
 }
 
 impl StageCtx<'_> {
@@ -75,6 +77,17 @@ impl StageCtx<'_> {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Where to write output `name` by streaming (a checkpoint); declare it with `Outputs::staged_file(name)`.
+    pub fn output_path(&self, name: &str) -> Result<std::path::PathBuf, PipelineError> {
+        Ok(self.staging.path(name)?)
+    }
+
+    /// The folder [`StageCtx::output_path`] points into, for writers that fill a folder (a model saver); each
+    /// file they write there must be declared with `Outputs::staged_file`.
+    pub fn output_dir(&self) -> &std::path::Path {
+        self.staging.dir()
     }
 
     pub fn scratch_dir(&self) -> Result<std::path::PathBuf, PipelineError> {

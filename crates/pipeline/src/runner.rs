@@ -174,8 +174,10 @@ fn build(
 ) -> Result<(Artifact, NodeReport, RunRecordEntry), PipelineError> {
     let started = Instant::now();
     let key = spec.key();
-    let ctx = StageCtx { inputs, store, stage: node.stage, key: key.hex(), progress: multi, show_progress: show };
-    let (a, o) = store.build_with(spec, force, || (node.run)(&ctx))?;
+    let (a, o) = store.build_with(spec, force, |staging| {
+        let ctx = StageCtx { inputs, store, stage: node.stage, key: key.hex(), progress: multi, show_progress: show, staging };
+        (node.run)(&ctx)
+    })?;
     store.remove_scratch_dir(node.stage, &key.hex())?;
     let outcome = match o {
         BuildOutcome::Cached => Outcome::Cached,

@@ -36,6 +36,14 @@ impl ContentHash {
     }
 }
 
+/// Size and blake3 of the file at `path`, read in chunks (never whole into memory). Errors name the file.
+pub fn hash_file_streaming(path: &std::path::Path) -> Result<(u64, ContentHash), crate::StoreError> {
+    let file = std::fs::File::open(path).map_err(crate::StoreError::io(path))?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(file).map_err(crate::StoreError::io(path))?;
+    Ok((hasher.count(), ContentHash::from(hasher.finalize())))
+}
+
 impl From<blake3::Hash> for ContentHash {
     fn from(h: blake3::Hash) -> Self {
         ContentHash(*h.as_bytes())

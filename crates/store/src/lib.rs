@@ -5,15 +5,19 @@
 //!   *content* hashes of its inputs ([`Spec::key`]). Because inputs enter by content and not by key, a rebuild
 //!   that yields byte-identical output invalidates nothing downstream (early cutoff).
 //! * **Layout**: `<store>/<stage>/<key>/` holds the outputs and a `manifest.json` ([`Manifest`]).
-//! * **Atomicity**: outputs are written into a temp dir inside the store, fsynced, then renamed into place.
+//! * **Atomicity**: outputs are written into a temp dir inside the store (large ones streamed there by the stage
+//!   itself, see [`Staging`]), fsynced, then renamed into place. Every other write of the workspace goes through
+//!   [`atomic`] too.
 //! * **Concurrency**: a file lock per key, so two processes never build one key at once.
 //! * **Integrity**: sizes are checked on every reuse, full blake3 on [`Store::verify`]; a damaged artifact is
 //!   moved to `.quarantine/` and rebuilt, never used.
 //!
 //! This is the only crate of the workspace that touches the disk.
 
+pub mod atomic;
 mod error;
 mod hash;
+mod hashcache;
 mod manifest;
 mod rows;
 mod runs;
@@ -22,12 +26,13 @@ mod store;
 mod table;
 
 pub use error::StoreError;
-pub use hash::{ContentHash, canonical_json};
+pub use hash::{ContentHash, canonical_json, hash_file_streaming};
+pub use hashcache::{CacheStats, HashCache};
 pub use manifest::{InputRef, Manifest, OutputEntry, OutputKind};
 pub use rows::RowCache;
 pub use runs::{RunRecord, RunRecordEntry};
-pub use source::SourceTree;
-pub use store::{Artifact, BuildOutcome, Lookup, Store, VerifyReport};
+pub use source::{SourceFile, SourceTree};
+pub use store::{Artifact, BuildOutcome, Lookup, Staging, Store, VerifyReport};
 pub use table::{ParquetProvenance, read_parquet_file, table_content_hash};
 
 use arrow::record_batch::RecordBatch;
@@ -72,13 +77,17 @@ impl Spec {
     }
 }
 
-/// What a stage function returns: named tables (written as `<name>.parquet`) and named files.
+/// What a stage function returns: named tables (written as `<name>.parquet`), named files held in memory
+/// (small ones), and names of files the stage streamed into its [`Staging`] folder itself (large ones, such
+/// as checkpoints, which never need to fit in memory).
 #[derive(Debug, Default)]
 pub struct Outputs {
     pub tables: Vec<(String, RecordBatch)>,
     /// Names of tables that record the build rather than its result (see [`OutputEntry::volatile`]).
     pub volatile: Vec<String>,
     pub files: Vec<(String, Vec<u8>)>,
+    /// Files written at [`Staging::path`]; commit hashes them by streaming.
+    pub staged: Vec<String>,
     /// Facts about the build that are not content, recorded in the manifest (e.g. dropped-row counts).
     pub notes: BTreeMap<String, serde_json::Value>,
 }
@@ -100,6 +109,12 @@ impl Outputs {
 
     pub fn file(mut self, name: impl Into<String>, bytes: Vec<u8>) -> Self {
         self.files.push((name.into(), bytes));
+        self
+    }
+
+    /// Declares the file `name` that the stage wrote at `staging.path(name)`.
+    pub fn staged_file(mut self, name: impl Into<String>) -> Self {
+        self.staged.push(name.into());
         self
     }
 

@@ -2,14 +2,14 @@
 //! annotate stage caches tags per (tagger config, instruction text), the distance stage caches W per category
 //! pair. An artifact is rebuilt when any input changes; these caches make that rebuild cost only the new rows.
 //!
-//! Each entry is one small file, written atomically (temp file, fsync, rename), so a killed run leaves either
+//! Each entry is one small file, written with [`write_atomic`], so a killed run leaves either
 //! the old entry or the new one. Entries are never trusted blindly: callers key them by a hash of everything
 //! that determines their value.
 
+use crate::atomic::write_atomic;
 use crate::error::StoreError;
 use crate::store::Store;
 use std::fs;
-use std::io::Write;
 use std::path::PathBuf;
 
 const ROWS_DIR: &str = ".rows";
@@ -39,13 +39,7 @@ impl RowCache {
     }
 
     pub fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.path(key)?;
-        let parent = path.parent().expect("row path has a parent");
-        fs::create_dir_all(parent).map_err(StoreError::io(parent))?;
-        let tmp = parent.join(format!(".{key}.{}.tmp", std::process::id()));
-        let mut f = fs::File::create(&tmp).map_err(StoreError::io(&tmp))?;
-        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(StoreError::io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(StoreError::io(&path))
+        write_atomic(&self.path(key)?, bytes)
     }
 }
 

@@ -1,3 +1,4 @@
+use crate::atomic::write_atomic;
 use crate::error::StoreError;
 use crate::hash::ContentHash;
 use crate::manifest::InputRef;
@@ -42,18 +43,15 @@ impl Store {
         }
     }
 
-    /// Written atomically (temp file + rename), like artifacts.
+    /// Written with [`write_atomic`], like every file of the store.
     pub fn save_run_record(&self, record: &RunRecord) -> Result<(), StoreError> {
         if !record_name_ok(&record.pipeline) {
             return Err(StoreError::BadOutputName(record.pipeline.clone()));
         }
         let dir = self.root().join(RUNS_DIR);
         let path = dir.join(format!("{}.json", record.pipeline));
-        let tmp = dir.join(format!(".{}.json.{}.tmp", record.pipeline, std::process::id()));
         let text = serde_json::to_string_pretty(record).expect("run record serialises");
-        fs::write(&tmp, text).map_err(StoreError::io(&tmp))?;
-        fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(StoreError::io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(StoreError::io(&path))
+        write_atomic(&path, text.as_bytes())
     }
 
     /// Keys named by any pipeline's last run: what `gc` keeps.

@@ -1,12 +1,13 @@
 use crate::error::StoreError;
 use crate::hash::ContentHash;
 use crate::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, OutputEntry, OutputKind, artifact_content};
+use crate::atomic::{publish_dir, sync_file, write_synced};
+use crate::hash::hash_file_streaming;
 use crate::table::{ParquetProvenance, encode_parquet, read_parquet_file, table_content_hash};
 use crate::{Outputs, Spec};
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,8 +16,8 @@ const LOCK_DIR: &str = ".locks";
 const QUARANTINE_DIR: &str = ".quarantine";
 pub(crate) const RUNS_DIR: &str = "runs";
 
-/// Test hook: sleep this many milliseconds after each output file is written into the temp dir, so that the
-/// test suite can kill a writer in the middle of an artifact.
+/// Test hook: sleep this many milliseconds after each output file is in the temp dir (written, or for a staged
+/// file, hashed and fsynced), so that the test suite can kill a writer in the middle of an artifact.
 const WRITE_DELAY_ENV: &str = "INSCL_TEST_WRITE_DELAY_MS";
 
 #[derive(Debug, Clone)]
@@ -102,14 +103,35 @@ fn valid_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut f = File::create(path).map_err(StoreError::io(path))?;
-    f.write_all(bytes).map_err(StoreError::io(path))?;
-    f.sync_all().map_err(StoreError::io(path))
+/// The temp folder an artifact is built in, created before the stage runs so that it can stream large outputs
+/// straight into it ([`Staging::path`], declared with [`Outputs::staged_file`]). Published by rename on commit;
+/// removed when the build fails, and by the next build of the key when the process was killed.
+pub struct Staging {
+    dir: PathBuf,
+    published: bool,
 }
 
-fn sync_dir(path: &Path) -> Result<(), StoreError> {
-    File::open(path).and_then(|d| d.sync_all()).map_err(StoreError::io(path))
+impl Staging {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the stage writes output `name` (a plain file name, as for any output).
+    pub fn path(&self, name: &str) -> Result<PathBuf, StoreError> {
+        if !valid_name(name) {
+            return Err(StoreError::BadOutputName(name.to_string()));
+        }
+        Ok(self.dir.join(name))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            // Best effort: a leftover is an orphan that the next build of the key or `gc` removes.
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 impl Store {
@@ -200,16 +222,17 @@ impl Store {
         spec: &Spec,
         build: impl FnOnce() -> Result<Outputs, E>,
     ) -> Result<(Artifact, BuildOutcome), E> {
-        self.build_with(spec, false, build)
+        self.build_with(spec, false, |_| build())
     }
 
     /// Like [`Store::get_or_build`], but with `force` the build runs even when a valid artifact exists; the new
-    /// one replaces it by rename, so readers see the old or the new artifact, never a mix.
+    /// one replaces it by rename, so readers see the old or the new artifact, never a mix. `build` gets the
+    /// artifact's temp folder, to stream large outputs into.
     pub fn build_with<E: From<StoreError>>(
         &self,
         spec: &Spec,
         force: bool,
-        build: impl FnOnce() -> Result<Outputs, E>,
+        build: impl FnOnce(&Staging) -> Result<Outputs, E>,
     ) -> Result<(Artifact, BuildOutcome), E> {
         let key = spec.key();
         let mut damaged = match self.lookup(&spec.stage, &key)? {
@@ -227,8 +250,12 @@ impl Store {
         }
         self.remove_orphans(&key)?;
         let started = Instant::now();
-        let outputs = build()?;
-        let artifact = self.commit(spec, &key, outputs, started)?;
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let dir = self.root.join(TMP_DIR).join(format!("{}-{}-{nanos}", key.hex(), std::process::id()));
+        fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        let staging = Staging { dir, published: false };
+        let outputs = build(&staging)?;
+        let artifact = self.commit(spec, &key, outputs, staging, started)?;
         let outcome = match damaged {
             Some(reason) => BuildOutcome::Rebuilt { reason },
             None => BuildOutcome::Built,
@@ -248,19 +275,36 @@ impl Store {
         Ok(())
     }
 
-    fn commit(&self, spec: &Spec, key: &ContentHash, outputs: Outputs, started: Instant) -> Result<Artifact, StoreError> {
-        let mut seen = BTreeSet::new();
-        for name in outputs.tables.iter().map(|t| &t.0).chain(outputs.files.iter().map(|f| &f.0)) {
+    fn commit(
+        &self,
+        spec: &Spec,
+        key: &ContentHash,
+        outputs: Outputs,
+        mut staging: Staging,
+        started: Instant,
+    ) -> Result<Artifact, StoreError> {
+        // Logical names and file names must both be unique: table `t` is the file `t.parquet`.
+        let (mut seen, mut files) = (BTreeSet::new(), BTreeSet::new());
+        let tables = outputs.tables.iter().map(|t| (&t.0, format!("{}.parquet", t.0)));
+        let plain = outputs.files.iter().map(|f| (&f.0, f.0.clone())).chain(outputs.staged.iter().map(|n| (n, n.clone())));
+        for (name, file) in tables.chain(plain) {
             if !valid_name(name) {
                 return Err(StoreError::BadOutputName(name.clone()));
             }
-            if !seen.insert(name.clone()) {
+            if !seen.insert(name.clone()) || !files.insert(file) {
                 return Err(StoreError::DuplicateOutput(name.clone()));
             }
         }
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let tmp = self.root.join(TMP_DIR).join(format!("{}-{}-{nanos}", key.hex(), std::process::id()));
-        fs::create_dir_all(&tmp).map_err(StoreError::io(&tmp))?;
+        let tmp = staging.dir.clone();
+        // Whatever the stage left in its folder must be a declared output: an undeclared file would be published
+        // without a manifest entry, so no integrity check would ever cover it.
+        for entry in fs::read_dir(&tmp).map_err(StoreError::io(&tmp))? {
+            let entry = entry.map_err(StoreError::io(&tmp))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if !outputs.staged.contains(&name) {
+                return Err(StoreError::UndeclaredStaged { path: entry.path() });
+            }
+        }
         let delay = std::env::var(WRITE_DELAY_ENV).ok().and_then(|v| v.parse::<u64>().ok());
         let pause = || {
             if let Some(ms) = delay {
@@ -292,20 +336,29 @@ impl Store {
             });
             pause();
         }
+        let file_entry = |name: &String, bytes: u64, hash: ContentHash| OutputEntry {
+            name: name.clone(),
+            kind: OutputKind::File,
+            file: name.clone(),
+            bytes,
+            blake3: hash,
+            content: hash,
+            rows: None,
+            volatile: false,
+        };
         for (name, bytes) in &outputs.files {
+            write_synced(&tmp.join(name), bytes)?;
+            entries.push(file_entry(name, bytes.len() as u64, ContentHash::of(bytes)));
+            pause();
+        }
+        for name in &outputs.staged {
             let path = tmp.join(name);
-            write_synced(&path, bytes)?;
-            let hash = ContentHash::of(bytes);
-            entries.push(OutputEntry {
-                name: name.clone(),
-                kind: OutputKind::File,
-                file: name.clone(),
-                bytes: bytes.len() as u64,
-                blake3: hash,
-                content: hash,
-                rows: None,
-                volatile: false,
-            });
+            if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                return Err(StoreError::StagedMissing { name: name.clone(), path });
+            }
+            sync_file(&path)?;
+            let (bytes, hash) = hash_file_streaming(&path)?;
+            entries.push(file_entry(name, bytes, hash));
             pause();
         }
         let manifest = Manifest {
@@ -325,21 +378,12 @@ impl Store {
         };
         let mpath = tmp.join(MANIFEST_FILE);
         write_synced(&mpath, serde_json::to_string_pretty(&manifest).expect("manifest serialises").as_bytes())?;
-        sync_dir(&tmp)?;
 
-        let stage_dir = self.root.join(&spec.stage);
-        fs::create_dir_all(&stage_dir).map_err(StoreError::io(&stage_dir))?;
-        let target = stage_dir.join(key.hex());
+        let target = self.root.join(&spec.stage).join(key.hex());
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let replaced = self.root.join(TMP_DIR).join(format!("{}-replaced-{nanos}", key.hex()));
-        let had_old = target.exists();
-        if had_old {
-            fs::rename(&target, &replaced).map_err(StoreError::io(&target))?;
-        }
-        fs::rename(&tmp, &target).map_err(StoreError::io(&target))?;
-        sync_dir(&stage_dir)?;
-        if had_old {
-            fs::remove_dir_all(&replaced).map_err(StoreError::io(&replaced))?;
-        }
+        publish_dir(&tmp, &target, &replaced)?;
+        staging.published = true;
         Ok(Artifact { dir: target, manifest })
     }
 
@@ -376,10 +420,10 @@ impl Store {
                 Err(reason) => Some(reason),
                 Ok(a) => a.manifest.outputs.iter().find_map(|o| {
                     let p = dir.join(&o.file);
-                    match fs::read(&p) {
-                        Ok(bytes) if ContentHash::of(&bytes) == o.blake3 => None,
+                    match hash_file_streaming(&p) {
+                        Ok((_, hash)) if hash == o.blake3 => None,
                         Ok(_) => Some(format!("{}: blake3 differs from the manifest", p.display())),
-                        Err(e) => Some(format!("{}: {e}", p.display())),
+                        Err(e) => Some(e.to_string()),
                     }
                 }),
             };

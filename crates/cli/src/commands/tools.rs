@@ -49,9 +49,8 @@ pub fn generate(model: &Path, chat: bool, max_new_tokens: usize, device: &str, p
 pub fn convert_gguf(file: &Path, out_dir: &Path, dtype: &str) -> Result<i32, CliError> {
     let dtype: inscl_gguf::DType = dtype.parse().map_err(|e| CliError::Usage(format!("--dtype: {e}")))?;
     let folder = inscl_gguf::convert(file, dtype).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-    let tree = inscl_store::SourceTree::from_files(out_dir, folder.files);
-    tree.write_atomically(out_dir)?;
-    for (name, bytes) in &tree.files {
+    inscl_store::atomic::write_folder_atomically(out_dir, &folder.files)?;
+    for (name, bytes) in &folder.files {
         eprintln!("{:>12} bytes  {}", bytes.len(), out_dir.join(name).display());
     }
     Ok(0)

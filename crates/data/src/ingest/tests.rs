@@ -96,8 +96,20 @@ fn errors_name_the_file() {
     f[2].1 = task_json("Translation", "Translate it.", 2, "a");
     let e = ingest("root", &f, &mapping(), &IngestParams::default()).unwrap_err();
     assert!(e.to_string().contains("instance id also used in task a"), "{e}");
-    let e = ingest("root", &[], &mapping(), &IngestParams::default()).unwrap_err();
+    let e = ingest("root", &Vec::new(), &mapping(), &IngestParams::default()).unwrap_err();
     assert_eq!(e.to_string(), "root: no task files (expected tasks/*.json)");
+    // A file that cannot be read is named, and the io error kept as the source.
+    let listed = files();
+    let unreadable = FilesFn {
+        paths: listed.iter().map(|f| f.0.as_str()).collect(),
+        read: |rel: &str| match rel {
+            "tasks/b.json" => Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied")),
+            _ => listed.read(rel),
+        },
+    };
+    let e = ingest("root", &unreadable, &mapping(), &IngestParams::default()).unwrap_err();
+    assert_eq!(e.to_string(), "root/tasks/b.json: permission denied");
+    assert!(std::error::Error::source(&e).is_some());
 }
 
 #[test]

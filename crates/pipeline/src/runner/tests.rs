@@ -14,7 +14,7 @@ fn ints(v: Vec<i64>) -> RecordBatch {
 /// a: the source's file count, times `scale`, clamped at `cap`; b: a's value plus one. Raising `cap` above the
 /// value changes a's key but not its content, which is what early cutoff is about.
 fn graph(scale: i64, cap: i64, calls: Arc<AtomicUsize>) -> Graph {
-    let tree = Arc::new(SourceTree::from_files("src", vec![("f1".into(), b"1".to_vec()), ("f2".into(), b"2".to_vec())]));
+    let tree = Arc::new(SourceTree::from_memory("src", &[("f1".into(), b"1".to_vec()), ("f2".into(), b"2".to_vec())]));
     let mut g = Graph::default();
     let c1 = calls.clone();
     let a = g.push(Node {

@@ -148,14 +148,14 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, Pipe
     }
     let mut inputs = vec![
         ("ingest".into(), NodeInput::Node(ingest)),
-        ("wordnet".into(), NodeInput::Source(Arc::new(SourceTree::read(&wordnet, |_| true)?))),
+        ("wordnet".into(), NodeInput::Source(Arc::new(SourceTree::scan(&wordnet, |_| true, &p.hashes)?))),
     ];
     if a.tagger != "openai" {
         inputs.push(("encoder".into(), p.minilm()?));
     }
     if a.tagger == "local" {
         let dir = p.base_dir.join(a.local_model.clone().unwrap_or_else(|| "../models/smollm2-135m-instruct-f32".into()));
-        inputs.push(("chat_model".into(), NodeInput::Source(Arc::new(model_tree(&dir)?))));
+        inputs.push(("chat_model".into(), NodeInput::Source(Arc::new(model_tree(&dir, &p.hashes)?))));
     }
     // The key covers what determines the tags; concurrency and the API base's spelling do not.
     let params = serde_json::json!({

@@ -17,16 +17,22 @@ use crate::error::PipelineError;
 use crate::graph::{Graph, Node, NodeInput, StageCtx};
 use crate::sections::Sections;
 use inscl_data::{CategoryMapping, IngestParams, is_source_file};
-use inscl_store::{Outputs, SourceTree};
+use inscl_store::{HashCache, Outputs, SourceTree, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bump when ingest's output for the same input and params changes.
 const INGEST_VERSION: &str = "1";
 
-/// The ingest stage instance of a dataset folder: reads `tasks/*.json` and `splits/default/*_tasks.txt`.
-pub fn ingest_node(dataset: &Path, mapping: &CategoryMapping, params: &IngestParams) -> Result<Node, PipelineError> {
-    let tree = Arc::new(SourceTree::read(dataset, is_source_file)?);
+/// The ingest stage instance of a dataset folder: reads `tasks/*.json` and `splits/default/*_tasks.txt`. The
+/// folder is hashed (through the store's hash cache) to key the stage; its files are read only if it runs.
+pub fn ingest_node(
+    dataset: &Path,
+    mapping: &CategoryMapping,
+    params: &IngestParams,
+    hashes: &HashCache,
+) -> Result<Node, PipelineError> {
+    let tree = Arc::new(SourceTree::scan(dataset, is_source_file, hashes)?);
     let params_json = serde_json::json!({ "mapping": mapping, "ingest": params });
     let (mapping, params) = (mapping.clone(), params.clone());
     let root = dataset.display().to_string();
@@ -38,7 +44,9 @@ pub fn ingest_node(dataset: &Path, mapping: &CategoryMapping, params: &IngestPar
         inputs: vec![("source".into(), NodeInput::Source(tree))],
         run: Arc::new(move |ctx| {
             let tree = ctx.source("source")?;
-            let out = inscl_data::ingest(&root, &tree.files, &mapping, &params)?;
+            // One task file in memory at a time, each checked against the hash the key was made of.
+            let files = inscl_data::FilesFn { paths: tree.paths().collect(), read: |rel: &str| tree.read_file(rel).map_err(|e| e.into_io()) };
+            let out = inscl_data::ingest(&root, &files, &mapping, &params)?;
             let report = serde_json::to_value(&out.report).expect("report serialises");
             Ok(Outputs::default()
                 .table("instances", out.instances)
@@ -49,12 +57,14 @@ pub fn ingest_node(dataset: &Path, mapping: &CategoryMapping, params: &IngestPar
     })
 }
 
-/// What every stage expansion needs: the pipeline, its typed sections, and the model folders read once.
+/// What every stage expansion needs: the pipeline, its typed sections, and the model folders scanned once.
 pub struct PipelineCtx {
     pub pipeline: Pipeline,
     pub sections: Sections,
     /// The pipeline file's folder: relative paths in sections resolve against it.
     pub base_dir: PathBuf,
+    /// The store's hash cache: scanning an unchanged source folder costs a `stat` per file.
+    pub hashes: HashCache,
     minilm: std::sync::OnceLock<Result<Arc<SourceTree>, String>>,
 }
 
@@ -64,24 +74,25 @@ impl PipelineCtx {
         let dir = self.base_dir.join(&self.sections.embed.minilm);
         let tree = self
             .minilm
-            .get_or_init(|| model_tree(&dir).map(Arc::new).map_err(|e| e.to_string()))
+            .get_or_init(|| model_tree(&dir, &self.hashes).map(Arc::new).map_err(|e| e.to_string()))
             .clone()
             .map_err(PipelineError::Invalid)?;
         Ok(NodeInput::Source(tree))
     }
 }
 
-/// The files of a Hugging Face model folder that determine its outputs.
-pub fn model_tree(dir: &Path) -> Result<SourceTree, PipelineError> {
+/// The files of a Hugging Face model folder that determine its outputs, hashed through `hashes`.
+pub fn model_tree(dir: &Path, hashes: &HashCache) -> Result<SourceTree, PipelineError> {
     if !dir.join("config.json").is_file() {
         return Err(PipelineError::Invalid(format!(
             "{}: not a model folder (no config.json); run `make setup` to fetch the models",
             dir.display()
         )));
     }
-    Ok(SourceTree::read(dir, |name: &str| {
+    let keep = |name: &str| {
         !name.contains('/') && (name == "config.json" || name == "tokenizer.json" || name.ends_with(".safetensors"))
-    })?)
+    };
+    Ok(SourceTree::scan(dir, keep, hashes)?)
 }
 
 /// Adds a stage instance (or finds the one of the same id).
@@ -106,13 +117,13 @@ fn needs(methods: &[String], any_of: &[&str]) -> bool {
 
 /// The DAG of a pipeline: ingest → annotate, embed → distance, insinfo → sample → finetune → evaluate →
 /// metrics → report. Stage 1 of every method and the experts share nodes, since they train on the same data.
-pub fn build_graph(pipeline: &Pipeline) -> Result<Graph, PipelineError> {
+pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, PipelineError> {
     let sections = Sections::parse(&pipeline.stage_sections)
         .map_err(|problem| PipelineError::Config { path: pipeline.file.clone(), problem })?;
     let base_dir = pipeline.file.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let p = PipelineCtx { pipeline: pipeline.clone(), sections, base_dir, minilm: Default::default() };
+    let p = PipelineCtx { pipeline: pipeline.clone(), sections, base_dir, hashes: store.hash_cache(), minilm: Default::default() };
     let mut g = Graph::default();
-    let ingest = g.push(ingest_node(&pipeline.dataset.path, &pipeline.dataset.mapping, &pipeline.dataset.ingest)?);
+    let ingest = g.push(ingest_node(&pipeline.dataset.path, &pipeline.dataset.mapping, &pipeline.dataset.ingest, &p.hashes)?);
     let methods = &pipeline.methods;
     if pipeline.orders.is_empty() {
         return Ok(g);

@@ -85,7 +85,7 @@ pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, 
         let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
         let dir = path.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
         let wanted = file.clone();
-        let tree = Arc::new(SourceTree::read(&dir, move |rel: &str| rel == wanted)?);
+        let tree = Arc::new(SourceTree::scan(&dir, move |rel: &str| rel == wanted, &p.hashes)?);
         if tree.files.is_empty() {
             return Err(PipelineError::Invalid(format!("{}: no such GGUF file", path.display())));
         }
@@ -106,7 +106,7 @@ pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, 
         );
         return Ok(Init::Node(n));
     }
-    Ok(Init::Source(NodeInput::Source(Arc::new(model_tree(&path)?))))
+    Ok(Init::Source(NodeInput::Source(Arc::new(model_tree(&path, &p.hashes)?))))
 }
 
 /// The files of a checkpoint artifact.
