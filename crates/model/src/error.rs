@@ -15,6 +15,8 @@ pub enum ModelError {
     Tokenizer { context: String, message: String },
     #[error("invalid model configuration: {0}")]
     Config(String),
+    #[error("{path}: not a valid safetensors file: {message}")]
+    Safetensors { path: PathBuf, message: String },
     #[error("weights in {dir}: {message}")]
     Weights { dir: PathBuf, message: String },
     #[error("invalid device {0:?}: expected auto, cpu, cuda or cuda:N")]

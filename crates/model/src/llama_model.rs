@@ -4,10 +4,15 @@
 use crate::error::{ModelError, Result};
 use crate::llama::Llama;
 use crate::llama_config::LlamaConfig;
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use tch::{Device, Kind, Tensor, nn};
 use tokenizers::Tokenizer;
+
+/// The files of a checkpoint folder that [`LlamaModel::save_hf`] writes, in name order.
+pub const HF_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
 
 /// The model every InsCL stage shares: fine-tuned in place, decoded greedily, and saved as checkpoints.
 pub struct LlamaModel {
@@ -44,9 +49,37 @@ fn read_checkpoint_tensors(dir: &Path) -> Result<HashMap<String, Tensor>> {
     }
     let mut tensors = HashMap::new();
     for file in files {
-        tensors.extend(Tensor::read_safetensors(&file)?);
+        // Read here rather than by `Tensor::read_safetensors`, so that errors name the file and keep the io error.
+        let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
+        let parsed = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| ModelError::Safetensors { path: file.clone(), message: e.to_string() })?;
+        for (name, view) in parsed.tensors() {
+            let bad = |message: String| ModelError::Safetensors { path: file.clone(), message: format!("tensor {name}: {message}") };
+            let kind = torch_kind(view.dtype()).ok_or_else(|| bad(format!("unsupported dtype {:?}", view.dtype())))?;
+            let size: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+            let tensor = Tensor::f_from_data_size(view.data(), &size, kind).map_err(|e| bad(e.to_string()))?;
+            tensors.insert(name, tensor);
+        }
     }
     Ok(tensors)
+}
+
+/// The libtorch kind of a safetensors dtype (tch's own mapping, which is for another safetensors version).
+fn torch_kind(dtype: safetensors::Dtype) -> Option<Kind> {
+    use safetensors::Dtype as D;
+    Some(match dtype {
+        D::BOOL => Kind::Bool,
+        D::U8 => Kind::Uint8,
+        D::I8 => Kind::Int8,
+        D::I16 => Kind::Int16,
+        D::I32 => Kind::Int,
+        D::I64 => Kind::Int64,
+        D::BF16 => Kind::BFloat16,
+        D::F16 => Kind::Half,
+        D::F32 => Kind::Float,
+        D::F64 => Kind::Double,
+        _ => return None,
+    })
 }
 
 impl LlamaModel {
@@ -152,52 +185,119 @@ impl LlamaModel {
         self.tokenizer.decode(&ids, true).map_err(|e| ModelError::tokenizer("decoding", e))
     }
 
-    /// The checkpoint as Hugging Face files: `config.json`, `model.safetensors` (f32, tied `lm_head` left out,
-    /// as `transformers` writes it) and `tokenizer.json`.
-    pub fn hf_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+    /// `config.json` and `tokenizer.json` of the checkpoint, and the variables that make `model.safetensors`
+    /// (tied `lm_head` left out, as `transformers` writes it).
+    fn hf_parts(&self) -> Result<(Vec<u8>, Vec<u8>, BTreeMap<String, Tensor>)> {
         let mut config = self.config.clone();
         config.torch_dtype = "float32".to_string();
         let config_json = serde_json::to_vec_pretty(&config)
             .map_err(|e| ModelError::Serialise { what: "config.json".to_string(), message: e.to_string() })?;
-        let variables: BTreeMap<String, Tensor> = self.vs.variables().into_iter().collect();
-        let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(variables.len());
-        for (name, tensor) in variables {
-            let host = tensor.detach().to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
-            let shape: Vec<usize> = host.size().iter().map(|&d| d as usize).collect();
-            let mut bytes = vec![0u8; host.numel() * 4];
-            host.f_copy_data_u8(&mut bytes, host.numel())?;
-            buffers.push((name, shape, bytes));
-        }
-        let views = buffers
-            .iter()
-            .map(|(name, shape, bytes)| {
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                    .map(|view| (name.as_str(), view))
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| ModelError::Serialise { what: "model.safetensors".to_string(), message: e.to_string() })?;
-        let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-        let weights = safetensors::serialize(views, Some(metadata))
-            .map_err(|e| ModelError::Serialise { what: "model.safetensors".to_string(), message: e.to_string() })?;
         let tokenizer_json = self
             .tokenizer
             .to_string(false)
             .map_err(|e| ModelError::Serialise { what: "tokenizer.json".to_string(), message: e.to_string() })?;
+        Ok((config_json, tokenizer_json.into_bytes(), self.vs.variables().into_iter().collect()))
+    }
+
+    /// The checkpoint as Hugging Face files: `config.json`, `model.safetensors` (f32) and `tokenizer.json`,
+    /// all in memory; [`Self::save_hf`] writes the same bytes without holding the weights twice.
+    pub fn hf_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let (config_json, tokenizer_json, variables) = self.hf_parts()?;
+        let failed = RefCell::new(None);
+        let views = host_views(&variables, &failed);
+        let weights = safetensors::serialize(views, Some(safetensors_metadata()))
+            .map_err(|e| ModelError::Serialise { what: "model.safetensors".to_string(), message: e.to_string() })?;
+        if let Some(e) = failed.into_inner() {
+            return Err(e.into());
+        }
         Ok(vec![
             ("config.json".to_string(), config_json),
             ("model.safetensors".to_string(), weights),
-            ("tokenizer.json".to_string(), tokenizer_json.into_bytes()),
+            ("tokenizer.json".to_string(), tokenizer_json),
         ])
     }
 
-    /// Writes [`Self::hf_files`] into `dir` (created if needed).
+    /// Writes the files of [`Self::hf_files`], byte for byte, into `dir` (created if needed), streaming the
+    /// weights one tensor at a time: a checkpoint never needs to fit in memory twice. The files are written in
+    /// place, not atomically: callers write into a folder they publish as a whole (the store's staging folder).
     pub fn save_hf(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
-        for (name, bytes) in self.hf_files()? {
+        let (config_json, tokenizer_json, variables) = self.hf_parts()?;
+        for (name, bytes) in [("config.json", config_json), ("tokenizer.json", tokenizer_json)] {
             let path = dir.join(name);
             std::fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))?;
         }
-        Ok(())
+        let path = dir.join("model.safetensors");
+        let failed = RefCell::new(None);
+        let written = safetensors::serialize_to_file(host_views(&variables, &failed), Some(safetensors_metadata()), &path)
+            .map_err(|e| match e {
+                safetensors::SafeTensorError::IoError(source) => ModelError::io(&path, source),
+                other => ModelError::Serialise { what: path.display().to_string(), message: other.to_string() },
+            });
+        if let Some(e) = failed.into_inner() {
+            // The file holds zeros where that tensor failed: not a checkpoint anyone should load.
+            let _ = std::fs::remove_file(&path);
+            return Err(e.into());
+        }
+        written
+    }
+}
+
+fn safetensors_metadata() -> HashMap<String, String> {
+    HashMap::from([("format".to_string(), "pt".to_string())])
+}
+
+/// A variable as a safetensors view whose bytes (f32, on the host) are made only when the writer asks for
+/// them. `View::data` cannot fail, so a libtorch error goes to `failed` and the view yields zeros.
+struct HostView<'a> {
+    tensor: &'a Tensor,
+    shape: Vec<usize>,
+    failed: &'a RefCell<Option<tch::TchError>>,
+}
+
+fn host_views<'a>(
+    variables: &'a BTreeMap<String, Tensor>,
+    failed: &'a RefCell<Option<tch::TchError>>,
+) -> Vec<(&'a str, HostView<'a>)> {
+    variables
+        .iter()
+        .map(|(name, tensor)| {
+            let shape = tensor.size().iter().map(|&d| d as usize).collect();
+            (name.as_str(), HostView { tensor, shape, failed })
+        })
+        .collect()
+}
+
+impl HostView<'_> {
+    fn bytes(&self) -> std::result::Result<Vec<u8>, tch::TchError> {
+        let host = self.tensor.f_detach()?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
+        let mut bytes = vec![0u8; host.numel() * 4];
+        host.f_copy_data_u8(&mut bytes, host.numel())?;
+        Ok(bytes)
+    }
+}
+
+impl safetensors::View for HostView<'_> {
+    fn dtype(&self) -> safetensors::Dtype {
+        safetensors::Dtype::F32
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        match self.bytes() {
+            Ok(bytes) => Cow::Owned(bytes),
+            Err(e) => {
+                self.failed.borrow_mut().get_or_insert(e);
+                Cow::Owned(vec![0u8; self.data_len()])
+            }
+        }
+    }
+
+    fn data_len(&self) -> usize {
+        self.shape.iter().product::<usize>() * 4
     }
 }
 

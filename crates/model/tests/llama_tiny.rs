@@ -98,6 +98,10 @@ fn hf_files_round_trip_gives_identical_logits() {
         assert_eq!(names, ["config.json", "model.safetensors", "tokenizer.json"]);
         let dir = tempfile::tempdir().unwrap();
         model.save_hf(dir.path()).unwrap();
+        for (name, bytes) in &files {
+            assert!(std::fs::read(dir.path().join(name)).unwrap() == *bytes, "save_hf streams the bytes of hf_files: {name}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3, "no temp file is left");
         let reloaded = LlamaModel::load(dir.path(), Device::Cpu).unwrap();
         assert_eq!(reloaded.config, model.config);
         let tensors = Tensor::read_safetensors(dir.path().join("model.safetensors")).unwrap();
@@ -108,6 +112,23 @@ fn hf_files_round_trip_gives_identical_logits() {
         let after = reloaded.llama.forward(&ids, None);
         assert_eq!(max_abs_diff(&before, &after), 0.0);
     }
+}
+
+#[test]
+fn truncated_or_unreadable_weights_name_the_file() {
+    let model = tiny_model(false, 5);
+    let dir = tempfile::tempdir().unwrap();
+    model.save_hf(dir.path()).unwrap();
+    let weights = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let err = LlamaModel::load(dir.path(), Device::Cpu).unwrap_err().to_string();
+    assert!(err.contains(&weights.display().to_string()), "{err}");
+    std::fs::remove_file(&weights).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone"), &weights).unwrap();
+    let err = LlamaModel::load(dir.path(), Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains(&weights.display().to_string()), "{err}");
+    assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<std::io::Error>()), "{err:?}");
 }
 
 #[test]

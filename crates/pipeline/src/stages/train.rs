@@ -77,7 +77,7 @@ pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, 
             cfg.num_key_value_heads = Some(m.kv_heads);
             cfg.intermediate_size = m.intermediate_size;
             let model = LlamaModel::random_init(cfg, tokenizer, tch::Device::Cpu, m.init_seed).map_err(model_err("init"))?;
-            checkpoint_outputs(&model)
+            checkpoint_outputs(ctx, &model)
         });
         return Ok(Init::Node(init));
     };
@@ -109,10 +109,10 @@ pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, 
     Ok(Init::Source(NodeInput::Source(Arc::new(model_tree(&path, &p.hashes)?))))
 }
 
-/// The files of a checkpoint artifact.
-fn checkpoint_outputs(model: &LlamaModel) -> Result<Outputs, PipelineError> {
-    let files = model.hf_files().map_err(model_err("checkpoint"))?;
-    Ok(files.into_iter().fold(Outputs::default(), |o, (name, bytes)| o.file(name, bytes)))
+/// The files of a checkpoint artifact, streamed into its staging folder (a checkpoint can be hundreds of MB).
+fn checkpoint_outputs(ctx: &StageCtx, model: &LlamaModel) -> Result<Outputs, PipelineError> {
+    model.save_hf(ctx.output_dir()).map_err(model_err("checkpoint"))?;
+    Ok(inscl_model::llama_model::HF_FILES.into_iter().fold(Outputs::default(), |o, name| o.staged_file(name)))
 }
 
 fn train_params(p: &PipelineCtx) -> TrainParams {
@@ -161,7 +161,7 @@ fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Resu
         .i64("tokens", log.iter().map(|s| s.tokens as i64).collect())
         .f64("tokens_per_s", log.iter().map(|s| s.tokens_per_s).collect())
         .finish()?;
-    Ok(checkpoint_outputs(&model)?
+    Ok(checkpoint_outputs(ctx, &model)?
         .volatile_table("train_log", table)
         .note("n_examples", report.n_examples)
         .note("n_truncated", report.n_truncated)
