@@ -6,26 +6,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use inscl_gguf::{DType, convert_with_progress};
+use inscl_gguf::{DType, convert_to_dir};
 
 fn run(gguf: &Path, out_dir: &Path, dtype: DType) -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
-    let folder = convert_with_progress(gguf, dtype, |done, total| {
-        if done == total || done % 50 == 0 {
-            eprintln!("dequantised {done}/{total} tensors");
-        }
+    // Streamed into a temp folder that is published whole, so a reader never sees a half-written model.
+    let names = inscl_store::atomic::build_folder_atomically(out_dir, |tmp| {
+        convert_to_dir(gguf, dtype, tmp, |done, total| {
+            if done == total || done % 50 == 0 {
+                eprintln!("dequantised {done}/{total} tensors");
+            }
+        })
+        .map_err(Box::<dyn std::error::Error>::from)
     })?;
-    std::fs::create_dir_all(out_dir)?;
-    for (name, bytes) in &folder.files {
-        // Write beside the target then rename, so a reader never sees a half-written file.
-        let tmp = out_dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, out_dir.join(name))?;
-        eprintln!(
-            "wrote {} ({} bytes)",
-            out_dir.join(name).display(),
-            bytes.len()
-        );
+    for name in &names {
+        let path = out_dir.join(name);
+        eprintln!("wrote {} ({} bytes)", path.display(), std::fs::metadata(&path)?.len());
     }
     eprintln!("converted in {:.2} s", start.elapsed().as_secs_f64());
     Ok(())

@@ -1,12 +1,14 @@
 //! GGUF (llama.cpp, LLaMA architecture) → Hugging Face `LlamaForCausalLM` folder: dequantised weights
 //! under HF names with the Q/K rotary permutation undone, plus config, tokenizer and generation files.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::path::Path;
 use std::str::FromStr;
 
 use half::{bf16, f16};
 use safetensors::Dtype;
-use safetensors::tensor::TensorView;
+use safetensors::tensor::View;
 use serde_json::{Value, json};
 
 use crate::GgufError;
@@ -320,60 +322,166 @@ pub fn convert(path: &Path, dtype: DType) -> Result<HfFolder, GgufError> {
     convert_with_progress(path, dtype, |_, _| {})
 }
 
+/// A GGUF about to be converted: read, checked, every tensor named.
+struct Conversion {
+    gguf: Gguf,
+    params: LlamaHyperParams,
+    dtype: DType,
+    /// Hugging Face names, in the order of `gguf.tensors`.
+    names: Vec<String>,
+}
+
+/// Progress of the tensors dequantised so far, and the first error (a view cannot return one).
+struct Sink<'a> {
+    done: usize,
+    progress: &'a mut dyn FnMut(usize, usize),
+    failed: Option<GgufError>,
+}
+
+/// One tensor, dequantised and encoded only when the safetensors writer asks for its bytes: a conversion
+/// holds one tensor at a time, not the whole model.
+struct LazyTensor<'a, 's> {
+    conversion: &'a Conversion,
+    info: &'a TensorInfo,
+    shape: Vec<usize>,
+    sink: &'a RefCell<Sink<'s>>,
+}
+
+impl LazyTensor<'_, '_> {
+    fn bytes(&self) -> Result<Vec<u8>, GgufError> {
+        let c = self.conversion;
+        let bytes = c.dtype.encode(&load_tensor_f32(&c.gguf, self.info, &c.params)?);
+        if bytes.len() != self.data_len() {
+            return Err(bad_tensor(self.info, format!("{} bytes once converted, its shape needs {}", bytes.len(), self.data_len())));
+        }
+        Ok(bytes)
+    }
+}
+
+impl View for LazyTensor<'_, '_> {
+    fn dtype(&self) -> Dtype {
+        self.conversion.dtype.safetensors_dtype()
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        let result = self.bytes();
+        let mut sink = self.sink.borrow_mut();
+        sink.done += 1;
+        let done = sink.done;
+        (sink.progress)(done, self.conversion.names.len());
+        match result {
+            Ok(bytes) => Cow::Owned(bytes),
+            Err(e) => {
+                sink.failed.get_or_insert(e);
+                Cow::Owned(vec![0; self.data_len()])
+            }
+        }
+    }
+
+    fn data_len(&self) -> usize {
+        self.shape.iter().product::<usize>() * self.dtype().bitsize() / 8
+    }
+}
+
+impl Conversion {
+    fn open(path: &Path, dtype: DType) -> Result<Conversion, GgufError> {
+        let gguf = read_gguf(path)?;
+        let params = LlamaHyperParams::from_gguf(&gguf)?;
+        let names = gguf
+            .tensors
+            .iter()
+            .map(|info| hf_tensor_name(&info.name).ok_or_else(|| GgufError::UnknownTensorName { tensor: info.name.clone() }))
+            .collect::<Result<_, _>>()?;
+        Ok(Conversion { gguf, params, dtype, names })
+    }
+
+    fn tensors<'a, 's>(&'a self, sink: &'a RefCell<Sink<'s>>) -> Vec<(&'a str, LazyTensor<'a, 's>)> {
+        self.names
+            .iter()
+            .zip(&self.gguf.tensors)
+            .map(|(name, info)| (name.as_str(), LazyTensor { conversion: self, info, shape: info.shape(), sink }))
+            .collect()
+    }
+
+    fn metadata() -> std::collections::HashMap<String, String> {
+        [("format".to_string(), "pt".to_string())].into_iter().collect()
+    }
+
+    /// Every file but `model.safetensors`, in name order.
+    fn small_files(&self) -> Result<Vec<(String, Vec<u8>)>, GgufError> {
+        let (gguf, params) = (&self.gguf, &self.params);
+        Ok(vec![
+            ("config.json".to_string(), json_bytes("config.json", &config_json(gguf, params, self.dtype)?)?),
+            ("generation_config.json".to_string(), json_bytes("generation_config.json", &generation_config_json(gguf)?)?),
+            ("tokenizer.json".to_string(), json_bytes("tokenizer.json", &tokenizer_json(gguf)?)?),
+            (
+                "tokenizer_config.json".to_string(),
+                json_bytes("tokenizer_config.json", &tokenizer_config_json(gguf, params.max_position_embeddings as u64)?)?,
+            ),
+        ])
+    }
+}
+
 /// [`convert`], calling `progress(done, total)` after each tensor.
 pub fn convert_with_progress(
     path: &Path,
     dtype: DType,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<HfFolder, GgufError> {
-    let gguf = read_gguf(path)?;
-    let params = LlamaHyperParams::from_gguf(&gguf)?;
-
-    let mut weights: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(gguf.tensors.len());
-    for (done, info) in gguf.tensors.iter().enumerate() {
-        let name = hf_tensor_name(&info.name).ok_or_else(|| GgufError::UnknownTensorName {
-            tensor: info.name.clone(),
-        })?;
-        let values = load_tensor_f32(&gguf, info, &params)?;
-        weights.push((name, info.shape(), dtype.encode(&values)));
-        progress(done + 1, gguf.tensors.len());
+    let conversion = Conversion::open(path, dtype)?;
+    let sink = RefCell::new(Sink { done: 0, progress: &mut progress, failed: None });
+    let safetensors = safetensors::tensor::serialize(conversion.tensors(&sink), Some(Conversion::metadata()))?;
+    if let Some(e) = sink.into_inner().failed {
+        return Err(e);
     }
-    let views = weights
-        .iter()
-        .map(|(name, shape, bytes)| {
-            let view = TensorView::new(dtype.safetensors_dtype(), shape.clone(), bytes)?;
-            Ok((name.as_str(), view))
-        })
-        .collect::<Result<Vec<_>, GgufError>>()?;
-    let metadata = [("format".to_string(), "pt".to_string())]
-        .into_iter()
-        .collect();
-    let safetensors = safetensors::tensor::serialize(views, Some(metadata))?;
-    drop(weights);
-
-    let files = vec![
-        (
-            "config.json".to_string(),
-            json_bytes("config.json", &config_json(&gguf, &params, dtype)?)?,
-        ),
-        (
-            "generation_config.json".to_string(),
-            json_bytes("generation_config.json", &generation_config_json(&gguf)?)?,
-        ),
-        ("model.safetensors".to_string(), safetensors),
-        (
-            "tokenizer.json".to_string(),
-            json_bytes("tokenizer.json", &tokenizer_json(&gguf)?)?,
-        ),
-        (
-            "tokenizer_config.json".to_string(),
-            json_bytes(
-                "tokenizer_config.json",
-                &tokenizer_config_json(&gguf, params.max_position_embeddings as u64)?,
-            )?,
-        ),
-    ];
+    let mut files = conversion.small_files()?;
+    files.push(("model.safetensors".to_string(), safetensors));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(HfFolder { files })
+}
+
+/// [`convert_with_progress`] straight into the folder `dir` (created if needed), the weights streamed one
+/// tensor at a time, so that a model never has to fit in memory. The files are written in place, not
+/// atomically: write into a folder that is published whole (a temp folder, the store's staging folder).
+/// Returns the names of the files written, in name order; their bytes equal [`convert`]'s.
+pub fn convert_to_dir(
+    path: &Path,
+    dtype: DType,
+    dir: &Path,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<String>, GgufError> {
+    let conversion = Conversion::open(path, dtype)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GgufError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut names = Vec::new();
+    for (name, bytes) in conversion.small_files()? {
+        let file = dir.join(&name);
+        std::fs::write(&file, bytes).map_err(io(&file))?;
+        names.push(name);
+    }
+    let weights = dir.join("model.safetensors");
+    let sink = RefCell::new(Sink { done: 0, progress: &mut progress, failed: None });
+    let written = safetensors::tensor::serialize_to_file(conversion.tensors(&sink), Some(Conversion::metadata()), &weights)
+        .map_err(|e| match e {
+            safetensors::SafeTensorError::IoError(source) => GgufError::Io { path: weights.clone(), source },
+            other => GgufError::Safetensors(other),
+        });
+    if let Some(e) = sink.into_inner().failed {
+        // Zeros stand where that tensor failed: no file anyone should load.
+        let _ = std::fs::remove_file(&weights);
+        return Err(e);
+    }
+    written?;
+    names.push("model.safetensors".to_string());
+    names.sort();
+    Ok(names)
 }
 
 #[cfg(test)]

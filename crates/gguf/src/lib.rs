@@ -15,7 +15,7 @@ mod reader;
 mod tokenizer;
 
 pub use convert::{
-    DType, HfFolder, LlamaHyperParams, config_json, convert, convert_with_progress, hf_tensor_name,
+    DType, HfFolder, LlamaHyperParams, config_json, convert, convert_to_dir, convert_with_progress, hf_tensor_name,
     load_tensor_f32, unpermute_rows,
 };
 pub use dequant::{

@@ -162,3 +162,22 @@ fn bf16_folder_halves_the_weights() {
     assert_eq!(row0, rounded);
     assert_eq!(json_file(&folder, "config.json")["torch_dtype"], "bfloat16");
 }
+
+#[test]
+fn convert_to_dir_streams_the_bytes_of_convert() {
+    let folder = convert(&common::smollm2_gguf(), DType::Bf16).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut reported = 0;
+    let names = inscl_gguf::convert_to_dir(&common::smollm2_gguf(), DType::Bf16, dir.path(), |done, total| {
+        assert!(done <= total);
+        reported = done;
+    })
+    .unwrap();
+    assert_eq!(reported, 272, "progress reaches every tensor");
+    let expected: Vec<&str> = folder.files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, expected);
+    for (name, bytes) in &folder.files {
+        assert!(std::fs::read(dir.path().join(name)).unwrap() == *bytes, "{name} differs");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), names.len(), "no temp file is left");
+}

@@ -48,10 +48,14 @@ pub fn generate(model: &Path, chat: bool, max_new_tokens: usize, device: &str, p
 
 pub fn convert_gguf(file: &Path, out_dir: &Path, dtype: &str) -> Result<i32, CliError> {
     let dtype: inscl_gguf::DType = dtype.parse().map_err(|e| CliError::Usage(format!("--dtype: {e}")))?;
-    let folder = inscl_gguf::convert(file, dtype).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-    inscl_store::atomic::write_folder_atomically(out_dir, &folder.files)?;
-    for (name, bytes) in &folder.files {
-        eprintln!("{:>12} bytes  {}", bytes.len(), out_dir.join(name).display());
+    // Streamed into a temp folder published whole: the weights never sit in memory, a reader never sees half.
+    let names = inscl_store::atomic::build_folder_atomically(out_dir, |tmp| {
+        inscl_gguf::convert_to_dir(file, dtype, tmp, |_, _| {}).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))
+    })?;
+    for name in &names {
+        let path = out_dir.join(name);
+        let bytes = std::fs::metadata(&path).map_err(|source| CliError::Io { path: path.clone(), source })?.len();
+        eprintln!("{bytes:>12} bytes  {}", path.display());
     }
     Ok(0)
 }

@@ -99,9 +99,10 @@ pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, 
             move |ctx| {
                 let src = ctx.source("gguf")?;
                 let path = src.root.join(&file);
-                let hf = inscl_gguf::convert(&path, inscl_gguf::DType::F32)
+                // Streamed into the artifact's staging folder: the f32 model never sits in memory whole.
+                let names = inscl_gguf::convert_to_dir(&path, inscl_gguf::DType::F32, ctx.output_dir(), |_, _| {})
                     .map_err(|e| PipelineError::Invalid(format!("convert {}: {e}", path.display())))?;
-                Ok(hf.files.into_iter().fold(Outputs::default(), |o, (name, bytes)| o.file(name, bytes)))
+                Ok(names.into_iter().fold(Outputs::default(), |o, name| o.staged_file(name)))
             },
         );
         return Ok(Init::Node(n));
