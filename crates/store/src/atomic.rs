@@ -43,6 +43,21 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 /// fsyncs a file someone else wrote (a staged output written by a stage or a library); fsync covers every
 /// write to the inode, whichever descriptor made it.
+/// Gives a file written by a third-party writer the usual `rw-r--r--`: writers that go through their own temp
+/// file (the safetensors crate's) leave it owner-only, which would hide artifacts from the other users of a
+/// shared store.
+pub(crate) fn make_readable(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path).map_err(StoreError::io(path))?.permissions().mode();
+        if mode & 0o044 != 0o044 {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode | 0o644)).map_err(StoreError::io(path))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn sync_file(path: &Path) -> Result<(), StoreError> {
     File::open(path).and_then(|f| f.sync_all()).map_err(StoreError::io(path))
 }
@@ -200,6 +215,7 @@ fn sync_tree(dir: &Path) -> Result<(), StoreError> {
             sync_tree(&path)?;
             sync_dir(&path)?;
         } else if meta.is_file() {
+            make_readable(&path)?;
             sync_file(&path)?;
         }
     }
@@ -272,6 +288,23 @@ mod tests {
         assert_eq!(remove_stale_temps(d.path(), "state").unwrap(), 1);
         assert_eq!(names(d.path()), ["state"]);
         assert_eq!(remove_stale_temps(&d.path().join("missing"), "state").unwrap(), 0);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn owner_only_files_are_published_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("model");
+        build_folder_atomically::<_, StoreError>(&out, |tmp| {
+            let f = tmp.join("model.safetensors");
+            fs::write(&f, b"w").unwrap();
+            fs::set_permissions(&f, fs::Permissions::from_mode(0o600)).unwrap();
+            Ok(())
+        })
+        .unwrap();
+        let mode = fs::metadata(out.join("model.safetensors")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
     }
 
     #[test]

@@ -356,6 +356,7 @@ impl Store {
             if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
                 return Err(StoreError::StagedMissing { name: name.clone(), path });
             }
+            crate::atomic::make_readable(&path)?;
             sync_file(&path)?;
             let (bytes, hash) = hash_file_streaming(&path)?;
             entries.push(file_entry(name, bytes, hash));
