@@ -36,9 +36,12 @@ pub struct TrainParams {
     pub max_grad_norm: f64,
     /// Seed of the data order (the model's initial weights come with the model).
     pub seed: u64,
-    /// Seconds between resumable states (when a resume directory is given).
+    /// Seconds between resumable states (when a resume directory is given). A runtime knob: it does not change
+    /// the trained weights, so it is not serialised with the params that identify a run.
+    #[serde(skip)]
     pub save_every_secs: u64,
-    /// Optimiser steps between resumable states, in addition to the timer.
+    /// Optimiser steps between resumable states, in addition to the timer. Not serialised, as above.
+    #[serde(skip)]
     pub save_every_steps: Option<usize>,
 }
 
@@ -147,8 +150,8 @@ fn run_fingerprint(
         hasher.update(format!("{shape:?}").as_bytes());
         hasher.update(&bytes);
     }
-    let shaping = TrainParams { save_every_secs: 0, save_every_steps: None, ..params.clone() };
-    hasher.update(serde_json::to_string(&shaping).unwrap_or_default().as_bytes());
+    // The save cadence is not serialised, so it does not enter the fingerprint.
+    hasher.update(serde_json::to_string(params).unwrap_or_default().as_bytes());
     for example in encoded {
         hasher.update(&(example.input_ids.len() as u64).to_le_bytes());
         for (&id, &label) in example.input_ids.iter().zip(&example.labels) {
