@@ -196,3 +196,36 @@ fn dbscan_command_prints_scikit_learn_labels() {
     let sklearn: Vec<i64> = case["labels"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     assert_eq!(ours, sklearn);
 }
+
+/// Every section's values are checked when the file is read: `--dry-run` refuses a bad one before anything
+/// runs, naming the file, the section and the key.
+#[test]
+fn dry_run_refuses_bad_values_naming_file_section_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    tiny_dataset(&tmp.path().join("data"), 4, 20);
+    let cases = [
+        ("[finetune]\nlr = -1.0\n", "[finetune] lr: -1 must be a positive number"),
+        ("[finetune]\nepochs = 0\n", "[finetune] epochs: 0 must be at least 1"),
+        ("[finetune]\nsave_every_secs = 0\n", "[finetune] save_every_secs"),
+        ("[finetune]\ndevice = \"tpu\"\n", "[finetune] device"),
+        ("[evaluate]\nbatch_size = 0\n", "[evaluate] batch_size"),
+        ("[replay]\nalpha = 0\n", "[replay] alpha"),
+        ("[model]\nbase = \"no/such/model\"\n", "[model] base"),
+        ("[distance]\nsolver = \"greedy\"\n", "[distance] solver"),
+        ("[annotate]\ntagger = \"openai\"\n", "[annotate] api_base"),
+    ];
+    for (section, expected) in cases {
+        let p = tmp.path().join("bad.toml");
+        let body = format!(
+            "methods = [\"none\", \"random\"]\n[dataset]\npath = \"data\"\nmapping = \"{}\"\n[orders]\no = [\"Classification\", \"Misc\"]\n{section}",
+            mapping()
+        );
+        std::fs::write(&p, body).unwrap();
+        let out = run(&store, &["run", p.to_str().unwrap(), "--dry-run"]);
+        assert_eq!(out.status.code(), Some(2), "{section}");
+        let err = text(&out);
+        assert!(err.contains("bad.toml: ") && err.contains(expected), "{section}: {err}");
+    }
+    assert!(!store.join("ingest").exists());
+}

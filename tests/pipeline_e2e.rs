@@ -94,6 +94,46 @@ fn pipeline_runs_shares_stage_one_and_extends_incrementally() {
     let again = run(&store, &["run", p]);
     assert!(text(&again).contains("nothing to do"), "{}", text(&again));
 
+    // Runtime knobs are not in any key: a new save cadence, batch sizes and --jobs leave every instance cached.
+    let states = |file: &Path| -> BTreeMap<String, String> {
+        let out = run(&store, &["status", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out));
+        text(&out)
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                let (id, state) = (parts.next()?, parts.next()?);
+                matches!(state, "cached" | "missing" | "stale").then(|| (id.to_string(), state.to_string()))
+            })
+            .collect()
+    };
+    let written = std::fs::read_to_string(p).unwrap();
+    let variant = |name: &str, edits: &[(&str, &str)]| -> PathBuf {
+        let mut body = written.clone();
+        for (from, to) in edits {
+            assert!(body.contains(from), "{from}");
+            body = body.replacen(from, to, 1);
+        }
+        let f = tmp.path().join(name);
+        std::fs::write(&f, body).unwrap();
+        f
+    };
+    let knobs = variant("knobs.toml", &[
+        ("max_len = 96\n", "max_len = 96\nsave_every_secs = 123\n"),
+        ("batch_size = 16", "batch_size = 5"),
+        ("[embed]\n", "[embed]\nbatch_size = 3\n"),
+    ]);
+    let s = states(&knobs);
+    assert!(!s.is_empty() && s.values().all(|v| v == "cached"), "{s:?}");
+    let rerun = run(&store, &["run", knobs.to_str().unwrap(), "--jobs", "1"]);
+    assert!(text(&rerun).contains("nothing to do"), "{}", text(&rerun));
+    // lr reaches exactly the trainings and what is computed from them.
+    let lr = variant("lr.toml", &[("lr = 3e-3", "lr = 2e-3")]);
+    for (id, state) in states(&lr) {
+        let downstream = ["finetune/", "evaluate/", "metrics/", "report"].iter().any(|s| id.starts_with(s));
+        assert_eq!(state, if downstream { "stale" } else { "cached" }, "{id}");
+    }
+
     // Rebuilding the embeddings takes every vector from the row cache: no cache entry is written again.
     let cache_files = || -> BTreeMap<PathBuf, std::time::SystemTime> {
         let mut files = BTreeMap::new();
@@ -160,4 +200,19 @@ fn pipeline_runs_shares_stage_one_and_extends_incrementally() {
     let theirs = theirs.unwrap_or_else(|e| panic!("{python}: {e} (run `make test`, which creates the reference venv)"));
     assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
     assert_eq!(String::from_utf8_lossy(&ours.stdout).trim(), String::from_utf8_lossy(&theirs.stdout).trim());
+
+    // A base folder with a truncated model.safetensors: the error names the failing instance and the file.
+    let bad = tmp.path().join("badbase");
+    std::fs::create_dir_all(&bad).unwrap();
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::copy(ckpt.join(f), bad.join(f)).unwrap();
+    }
+    let weights = std::fs::read(bad.join("model.safetensors")).unwrap();
+    std::fs::write(bad.join("model.safetensors"), &weights[..weights.len() / 2]).unwrap();
+    let broken = variant("bad.toml", &[("[model]\n", "[model]\nbase = \"badbase\"\n")]);
+    let out = run(&store, &["run", broken.to_str().unwrap(), "--jobs", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = text(&out);
+    assert!(err.contains("finetune/single/Classification:"), "{err}");
+    assert!(err.contains("badbase/model.safetensors"), "{err}");
 }

@@ -45,3 +45,26 @@ pub fn emit_torch_link_args() {
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
 }
+
+/// Emits `INSCL_LIBTORCH_VERSION` (e.g. `2.11.0+cu130`): the torch the binary links, read from the Python
+/// `torch` package (or `$LIBTORCH/build-version`), so that cache keys name the libtorch that computed them.
+#[allow(dead_code)]
+pub fn emit_torch_version() {
+    let from_python = || {
+        let python = std::env::var("PYTHON_SYS_EXECUTABLE").unwrap_or_else(|_| "python3".to_string());
+        let out = std::process::Command::new(python).args(["-c", "import torch; print(torch.__version__)"]).output().ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let version = if std::env::var_os("LIBTORCH_USE_PYTORCH").is_some() {
+        from_python()
+    } else {
+        std::env::var_os("LIBTORCH")
+            .and_then(|root| std::fs::read_to_string(std::path::PathBuf::from(root).join("build-version")).ok())
+            .map(|v| v.trim().to_string())
+    };
+    let version = version.filter(|v| !v.is_empty()).unwrap_or_else(|| {
+        println!("cargo:warning=could not read the libtorch version; keys will name it 'unknown'");
+        "unknown".to_string()
+    });
+    println!("cargo:rustc-env=INSCL_LIBTORCH_VERSION={version}");
+}

@@ -1,22 +1,13 @@
+//! A pipeline file, read and checked whole: its dataset, orders and methods, and every stage section's values
+//! (see [`crate::validate`]). What fails here fails before anything runs, `--dry-run` and `status` included.
+
 use crate::error::PipelineError;
+use crate::sections::{SECTION_NAMES, Sections};
 use inscl_data::{CategoryMapping, IngestParams};
+use inscl_sample::ReplayMethod;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The replay methods of the paper and its ablations and baselines (issue #5 implements their sampling).
-pub const METHODS: &[&str] = &[
-    "none",
-    "random",
-    "inscl",
-    "dynamic",
-    "insinfo",
-    "inscl-uniform",
-    "prototype-data",
-    "prototype-instruction",
-    "diverse-instruction",
-];
-
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,14 +37,14 @@ struct PipelineToml {
     #[serde(default)]
     description: String,
     #[serde(default)]
-    methods: Vec<String>,
+    methods: Vec<ReplayMethod>,
     #[serde(default)]
     experts: bool,
     dataset: DatasetToml,
     #[serde(default)]
     orders: BTreeMap<String, Vec<String>>,
-    /// Sections of the stages after ingest (`replay`, `insinfo`, `model`, `finetune`, ...), kept as written
-    /// until their stages exist.
+    /// Sections of the stages after ingest (`replay`, `insinfo`, `model`, `finetune`, ...), typed by
+    /// [`Sections::parse`].
     #[serde(flatten)]
     stage_sections: BTreeMap<String, toml::Value>,
 }
@@ -75,9 +66,10 @@ pub struct Pipeline {
     pub description: String,
     pub dataset: DatasetConfig,
     pub orders: BTreeMap<String, Vec<String>>,
-    pub methods: Vec<String>,
+    pub methods: Vec<ReplayMethod>,
     pub experts: bool,
-    pub stage_sections: BTreeMap<String, toml::Value>,
+    /// Every stage section, defaults filled in, values checked.
+    pub sections: Sections,
 }
 
 impl Pipeline {
@@ -97,17 +89,29 @@ impl Pipeline {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
             return Err(err(format!("name '{name}' must be letters, digits, '-', '_' or '.'")));
         }
-        for m in &raw.methods {
-            if !METHODS.contains(&m.as_str()) {
-                return Err(err(format!("unknown method '{m}' (known: {})", METHODS.join(", "))));
+        for (i, m) in raw.methods.iter().enumerate() {
+            if raw.methods[..i].contains(m) {
+                return Err(err(format!("methods names '{m}' twice")));
             }
         }
-        let known_sections: Vec<&str> =
-            ["replay", "insinfo", "distance", "annotate", "embed", "model", "finetune", "evaluate"].into();
         for key in raw.stage_sections.keys() {
-            if !known_sections.contains(&key.as_str()) {
-                return Err(err(format!("unknown key '{key}' (stage sections: {})", known_sections.join(", "))));
+            if !SECTION_NAMES.contains(&key.as_str()) {
+                return Err(err(format!("unknown key '{key}' (stage sections: {})", SECTION_NAMES.join(", "))));
             }
+        }
+        let sections = Sections::parse(&raw.stage_sections).map_err(|p| err(p.to_string()))?;
+        let trains = !raw.orders.is_empty() && (!raw.methods.is_empty() || raw.experts);
+        crate::validate::check_sections(&sections, base, &raw.methods, trains).map_err(|p| err(p.to_string()))?;
+        let d = &raw.dataset;
+        if !(d.test_fraction.is_finite() && d.test_fraction > 0.0 && d.test_fraction < 1.0) {
+            return Err(err(format!("[dataset] test_fraction: {} must be in (0, 1)", d.test_fraction)));
+        }
+        if d.max_per_task == Some(0) {
+            return Err(err("[dataset] max_per_task: 0 must be at least 1".into()));
+        }
+        let data_dir = base.join(&d.path);
+        if !data_dir.is_dir() {
+            return Err(err(format!("[dataset] path: {}: no such folder", data_dir.display())));
         }
         let mapping_path = base.join(&raw.dataset.mapping);
         let mapping_text = std::fs::read_to_string(&mapping_path)
@@ -144,7 +148,7 @@ impl Pipeline {
             orders: raw.orders,
             methods: raw.methods,
             experts: raw.experts,
-            stage_sections: raw.stage_sections,
+            sections,
         })
     }
 }
@@ -155,6 +159,7 @@ mod tests {
 
     fn write(dir: &Path, body: &str) -> PathBuf {
         std::fs::write(dir.join("m.toml"), "default = \"Misc\"\n[categories]\nA = [\"x\"]\n").unwrap();
+        std::fs::create_dir_all(dir.join("data")).unwrap();
         let p = dir.join("p.toml");
         std::fs::write(&p, body).unwrap();
         p
@@ -168,7 +173,7 @@ mod tests {
         assert_eq!(pl.name, "p");
         assert_eq!(pl.dataset.path, d.path().join("data"));
         assert_eq!(pl.dataset.ingest, IngestParams::default());
-        assert!(pl.stage_sections.contains_key("replay"));
+        assert_eq!(pl.sections.replay.alpha, 5);
     }
 
     #[test]
@@ -178,7 +183,15 @@ mod tests {
         let e = Pipeline::load(&write(d.path(), &format!("{base}[orders]\nx = [\"A\", \"Nope\"]\n"))).unwrap_err();
         assert!(e.to_string().contains("order 'x' names 'Nope'"), "{e}");
         let e = Pipeline::load(&write(d.path(), &format!("methods = [\"magic\"]\n{base}"))).unwrap_err();
-        assert!(e.to_string().contains("unknown method 'magic'"), "{e}");
+        assert!(e.to_string().contains("unknown variant `magic`"), "{e}");
+        let e = Pipeline::load(&write(d.path(), &format!("methods = [\"none\", \"none\"]\n{base}"))).unwrap_err();
+        assert!(e.to_string().contains("'none' twice"), "{e}");
+        let e = Pipeline::load(&write(d.path(), &format!("{base}test_fraction = 1.0\n"))).unwrap_err();
+        assert!(e.to_string().contains("[dataset] test_fraction"), "{e}");
+        let e = Pipeline::load(&write(d.path(), "[dataset]\npath = \"nowhere\"\nmapping = \"m.toml\"\n")).unwrap_err();
+        assert!(e.to_string().contains("[dataset] path"), "{e}");
+        let e = Pipeline::load(&write(d.path(), &format!("{base}[finetune]\nlr = -1.0\n"))).unwrap_err();
+        assert!(e.to_string().contains("p.toml: [finetune] lr: -1 must be a positive number"), "{e}");
         let e = Pipeline::load(&write(d.path(), &format!("{base}[bogus]\na = 1\n"))).unwrap_err();
         assert!(e.to_string().contains("unknown key 'bogus'"), "{e}");
         let e = Pipeline::load(&write(d.path(), &format!("{base}[orders]\nx = [\"A\", \"A\"]\n"))).unwrap_err();

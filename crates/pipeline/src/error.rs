@@ -1,17 +1,63 @@
 use std::path::PathBuf;
 
+/// Every failure of the pipeline layer, keeping the failing crate's error as its source. The runner wraps a
+/// stage's error once in [`PipelineError::Stage`] with the instance id, so a failure among 1,583 instances says
+/// which one; the CLI renders the chain once.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {problem}")]
     Config { path: PathBuf, problem: String },
+    /// A stage instance failed: `instance` is its id (`finetune/curriculum/inscl/7`).
+    #[error("{instance}: {source}")]
+    Stage { instance: String, source: Box<PipelineError> },
     #[error(transparent)]
     Store(#[from] inscl_store::StoreError),
     #[error(transparent)]
     Data(#[from] inscl_data::DataError),
+    #[error(transparent)]
+    Model(#[from] inscl_model::ModelError),
+    #[error(transparent)]
+    Finetune(#[from] inscl_finetune::FinetuneError),
+    #[error(transparent)]
+    Gguf(#[from] inscl_gguf::GgufError),
+    #[error(transparent)]
+    Annotate(#[from] inscl_annotate::AnnotateError),
+    #[error(transparent)]
+    Embed(#[from] inscl_embed::EmbedError),
+    #[error("W({a}, {b}): {source}")]
+    Pair { a: String, b: String, source: inscl_distance::DistanceError },
+    #[error(transparent)]
+    InsInfo(#[from] inscl_insinfo::InsInfoError),
+    #[error(transparent)]
+    Sample(#[from] inscl_sample::SampleError),
+    #[error(transparent)]
+    Metrics(#[from] inscl_evaluate::metrics::MetricsError),
+    #[error(transparent)]
+    Report(#[from] inscl_report::ReportError),
+    /// A table is not what its reader expects: names the artifact, and the table, row and field.
+    #[error("{artifact}: {source}")]
+    Tables { artifact: String, source: inscl_tables::TableError },
+    /// An input a stage needs is not wired, or not built yet.
+    #[error("{0}")]
+    Input(String),
+    /// The data holds no rows a stage needs (a category without train or test instances).
+    #[error("{0}")]
+    Empty(String),
+    /// A problem no richer variant describes; the message names what it concerns.
     #[error("{0}")]
     Invalid(String),
     #[error("no stage named '{0}' in this pipeline (stages: {1})")]
     UnknownStage(String, String),
+}
+
+impl PipelineError {
+    /// The innermost pipeline error (below any [`PipelineError::Stage`] wrapper).
+    pub fn root(&self) -> &PipelineError {
+        match self {
+            PipelineError::Stage { source, .. } => source.root(),
+            other => other,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! artifact is not in the store yet.
 
 mod config;
+mod device;
 mod error;
 mod graph;
 mod runner;
@@ -11,9 +12,13 @@ mod sections;
 mod stages;
 mod tables;
 mod status;
+mod validate;
 
-pub use config::{DatasetConfig, METHODS, Pipeline};
-pub use sections::Sections;
+pub use config::{DatasetConfig, Pipeline};
+pub use device::{DeviceChoice, DeviceKind, LIBTORCH_VERSION, Precision};
+pub use sections::{SectionProblem, Sections};
+pub use stages::FinetuneParams;
+pub use validate::Wanted;
 pub use error::PipelineError;
 pub use graph::{Graph, Node, NodeInput, Resolved, StageCtx};
 pub use runner::{NodeReport, RunOptions, RunSummary, default_jobs, run};

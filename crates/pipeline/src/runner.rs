@@ -137,7 +137,7 @@ fn plan(store: &Store, graph: &Graph, i: usize, built: &[Option<Artifact>], opts
             return Ok(Plan::Done(None, report(node, None, outcome, None, 0.0), None));
         }
         Err(missing) => {
-            return Err(PipelineError::Invalid(format!(
+            return Err(PipelineError::Input(format!(
                 "{} needs {missing}, which is not in the store; run without --only first",
                 node.id
             )));
@@ -267,7 +267,9 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> R
                 Ok(Plan::Done(a, r, e)) => Ok((a, r, e)),
                 Ok(Plan::Build { spec, inputs, cached, force }) => {
                     drop(guard);
-                    let result = build(store, node, &spec, &inputs, (cached, force), &multi, show);
+                    // The instance is attached here, once, whatever the stage's error was.
+                    let result = build(store, node, &spec, &inputs, (cached, force), &multi, show)
+                        .map_err(|e| PipelineError::Stage { instance: node.id.clone(), source: Box::new(e) });
                     guard = shared.lock().expect("scheduler lock");
                     result.map(|(a, r, e)| (Some(a), r, Some(e)))
                 }

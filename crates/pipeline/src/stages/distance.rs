@@ -2,10 +2,13 @@
 //! shared by every order and method. Each pair is cached by the content of its two categories' embeddings and
 //! weights, so adding a category computes only the new pairs.
 
-use super::{PipelineCtx, node};
+use super::{PipelineCtx, Stage, add};
+use crate::sections::SolverName;
+use inscl_sample::Weights;
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
-use crate::tables::{TableBuilder, embeddings, f64s, strings};
+use crate::tables::{read, write};
+use inscl_tables::{DistanceRow, InstructionVector};
 use inscl_distance::{PointSet, Solver, wasserstein};
 use inscl_store::Outputs;
 use std::collections::BTreeMap;
@@ -22,15 +25,13 @@ struct CategoryPoints {
 }
 
 fn by_category(ctx: &StageCtx, uniform: bool) -> Result<BTreeMap<String, CategoryPoints>, PipelineError> {
-    let t = ctx.artifact("embeddings")?.table("embeddings")?;
-    let name = "embeddings";
-    let (cats, w) = (strings(&t, name, "category")?, f64s(&t, name, "weight")?);
-    let (data, dim) = embeddings(&t, name, "embedding")?;
+    let rows = read::<InstructionVector>(ctx.artifact("embeddings")?)?;
+    let dim = rows.first().map_or(0, |r| r.vector.len());
     let mut out: BTreeMap<String, CategoryPoints> = BTreeMap::new();
-    for (i, c) in cats.iter().enumerate() {
-        let p = out.entry(c.clone()).or_insert(CategoryPoints { data: vec![], weights: vec![], dim, hash: String::new() });
-        p.data.extend_from_slice(&data[i * dim..(i + 1) * dim]);
-        p.weights.push(if uniform { 1.0 } else { w[i] });
+    for r in &rows {
+        let p = out.entry(r.category.clone()).or_insert(CategoryPoints { data: vec![], weights: vec![], dim, hash: String::new() });
+        p.data.extend_from_slice(&r.vector);
+        p.weights.push(if uniform { 1.0 } else { r.weight });
     }
     for p in out.values_mut() {
         let mut h = blake3::Hasher::new();
@@ -46,14 +47,42 @@ fn by_category(ctx: &StageCtx, uniform: bool) -> Result<BTreeMap<String, Categor
     Ok(out)
 }
 
-pub fn solver_of(name: &str, reg: f64) -> Solver {
+/// The solver a `[distance]` section names.
+pub fn solver_of(name: SolverName, reg: f64) -> Solver {
     match name {
-        "sinkhorn" => Solver::Sinkhorn { reg, max_iter: 100_000, tol: 1e-9 },
-        _ => Solver::Exact,
+        SolverName::Sinkhorn => Solver::Sinkhorn { reg, max_iter: 100_000, tol: 1e-9 },
+        SolverName::Exact => Solver::Exact,
     }
 }
 
-fn run(ctx: &StageCtx, uniform: bool, solver_name: &str, reg: f64) -> Result<Outputs, PipelineError> {
+/// W between every pair of categories under one weights mode. `reg` is only part of the key for Sinkhorn.
+#[derive(serde::Serialize)]
+struct DistanceParams {
+    weights: &'static str,
+    solver: SolverName,
+    reg: Option<f64>,
+}
+
+struct Distance {
+    params: DistanceParams,
+    uniform: bool,
+}
+
+impl Stage for Distance {
+    const NAME: &'static str = "distance";
+    const VERSION: &'static str = VERSION;
+    type Params = DistanceParams;
+
+    fn params(&self) -> &DistanceParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        run(ctx, self.uniform, self.params.solver, self.params.reg.unwrap_or(0.0))
+    }
+}
+
+fn run(ctx: &StageCtx, uniform: bool, solver_name: SolverName, reg: f64) -> Result<Outputs, PipelineError> {
     let cats = by_category(ctx, uniform)?;
     let solver = solver_of(solver_name, reg);
     let cache = ctx.store.rows("distance-pairs")?;
@@ -76,7 +105,7 @@ fn run(ctx: &StageCtx, uniform: bool, solver_name: &str, reg: f64) -> Result<Out
                     &PointSet::with_weights(&pb.data, pb.dim, &pb.weights),
                     &solver,
                 )
-                .map_err(|e| PipelineError::Invalid(format!("W({}, {}): {e}", names[a], names[b])))?;
+                .map_err(|source| PipelineError::Pair { a: names[a].clone(), b: names[b].clone(), source })?;
                 cache.put(&key, &w.to_le_bytes())?;
                 computed += 1;
                 w
@@ -85,49 +114,44 @@ fn run(ctx: &StageCtx, uniform: bool, solver_name: &str, reg: f64) -> Result<Out
         ca.push(names[a].clone());
         cb.push(names[b].clone());
         ws.push(w);
-        na.push(pa.weights.len() as i64);
-        nb.push(pb.weights.len() as i64);
+        na.push(pa.weights.len());
+        nb.push(pb.weights.len());
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let n = ws.len();
-    let table = TableBuilder::new()
-        .str("category_a", &ca)
-        .str("category_b", &cb)
-        .f64("w", ws)
-        .i64("n_a", na)
-        .i64("n_b", nb)
-        .str("weights", std::iter::repeat_n(if uniform { "uniform" } else { "real" }, n))
-        .str("solver", std::iter::repeat_n(if solver_name == "sinkhorn" { "sinkhorn-log" } else { "exact-emd" }, n))
-        .finish()?;
-    Ok(Outputs::default().table("distances", table).note("pairs_computed", computed).note("pairs_reused", reused))
+    let (weights, solver_label) = (if uniform { "uniform" } else { "real" }, match solver_name {
+        SolverName::Sinkhorn => "sinkhorn-log",
+        SolverName::Exact => "exact-emd",
+    });
+    let table: Vec<DistanceRow> = (0..ws.len())
+        .map(|i| DistanceRow {
+            category_a: ca[i].clone(),
+            category_b: cb[i].clone(),
+            w: ws[i],
+            n_a: na[i],
+            n_b: nb[i],
+            weights: weights.into(),
+            solver: solver_label.into(),
+        })
+        .collect();
+    Ok(write(Outputs::default(), &table)?.note("pairs_computed", computed).note("pairs_reused", reused))
 }
 
-/// The distance node for one weights mode ("real" or "uniform").
-pub fn push(g: &mut Graph, p: &PipelineCtx, embeddings: usize, uniform: bool) -> usize {
+/// The distance node for one weights mode.
+pub fn push(g: &mut Graph, p: &PipelineCtx, embeddings: usize, weights: Weights) -> usize {
     let s = &p.sections.distance;
-    let (solver, reg) = (s.solver.clone(), s.sinkhorn_reg);
-    let mode = if uniform { "uniform" } else { "real" };
-    let params = serde_json::json!({ "weights": mode, "solver": solver, "reg": if solver == "sinkhorn" { Some(reg) } else { None } });
-    node(
-        g,
-        format!("distance/{mode}"),
-        "distance",
-        VERSION,
-        params,
-        vec![("embeddings".into(), NodeInput::Node(embeddings))],
-        move |ctx| run(ctx, uniform, &solver, reg),
-    )
+    let reg = (s.solver == SolverName::Sinkhorn).then_some(s.sinkhorn_reg);
+    let params = DistanceParams { weights: weights.name(), solver: s.solver, reg };
+    let stage = Distance { params, uniform: weights == Weights::Uniform };
+    add(g, format!("distance/{}", weights.name()), stage, vec![("embeddings".into(), NodeInput::Node(embeddings))])
 }
 
 /// W between every pair, read back: `w[(a, b)]` for both orientations.
 pub fn read_w(ctx: &StageCtx, role: &str) -> Result<BTreeMap<(String, String), f64>, PipelineError> {
-    let t = ctx.artifact(role)?.table("distances")?;
-    let (a, b, w) = (strings(&t, "distances", "category_a")?, strings(&t, "distances", "category_b")?, f64s(&t, "distances", "w")?);
     let mut out = BTreeMap::new();
-    for i in 0..w.len() {
-        out.insert((a[i].clone(), b[i].clone()), w[i]);
-        out.insert((b[i].clone(), a[i].clone()), w[i]);
+    for r in read::<DistanceRow>(ctx.artifact(role)?)? {
+        out.insert((r.category_a.clone(), r.category_b.clone()), r.w);
+        out.insert((r.category_b, r.category_a), r.w);
     }
     Ok(out)
 }

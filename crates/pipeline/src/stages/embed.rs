@@ -4,10 +4,12 @@
 use super::dataset::{definitions, instances, instructions};
 use super::insinfo::read_tags;
 use super::train::Init;
-use super::{PipelineCtx, node};
+use super::{PipelineCtx, Stage, add};
+use crate::sections::Encoder;
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
-use crate::tables::TableBuilder;
+use crate::tables::write;
+use inscl_tables::{InstanceVector, InstructionVector, TagVector};
 use inscl_model::encoder::TextEncoder;
 use inscl_embed::VectorCache;
 use inscl_store::{Outputs, RowCache};
@@ -15,12 +17,11 @@ use inscl_store::{Outputs, RowCache};
 const VERSION: &str = "1";
 
 /// The encoder behind input `role`: MiniLM from its folder, or the mean input embedding of a LLaMA folder.
-fn encoder(ctx: &StageCtx, kind: &str, role: &str) -> Result<Box<dyn TextEncoder>, PipelineError> {
-    let err = |e: inscl_model::ModelError| PipelineError::Invalid(format!("embed ({kind}): {e}"));
+fn encoder(ctx: &StageCtx, kind: Encoder, role: &str) -> Result<Box<dyn TextEncoder>, PipelineError> {
     let dir = ctx.dir(role)?;
     Ok(match kind {
-        "llm-mean" => Box::new(inscl_model::encoder::LlmMean::load(&dir, tch::Device::Cpu).map_err(err)?),
-        _ => Box::new(inscl_model::MiniLm::load(&dir, inscl_model::device::parse_device("auto").map_err(err)?).map_err(err)?),
+        Encoder::LlmMean => Box::new(inscl_model::encoder::LlmMean::load(&dir, tch::Device::Cpu)?),
+        Encoder::Minilm => Box::new(inscl_model::MiniLm::load(&dir, inscl_model::device::parse_device("auto")?)?),
     })
 }
 
@@ -53,95 +54,120 @@ impl VectorCache for StoreVectorCache {
     }
 }
 
-fn embed(ctx: &StageCtx, enc: &dyn TextEncoder, kind: &str, ids: &[String], texts: &[String], batch: usize) -> Result<(Vec<f32>, usize), PipelineError> {
-    let cache = StoreVectorCache { rows: ctx.store.rows("embed")?, encoder: format!("{kind}:{}", ctx.content("encoder")?) };
+fn embed(ctx: &StageCtx, enc: &dyn TextEncoder, kind: Encoder, ids: &[String], texts: &[String], batch: usize) -> Result<(Vec<f32>, usize), PipelineError> {
+    let cache = StoreVectorCache { rows: ctx.store.rows("embed")?, encoder: format!("{}:{}", kind.name(), ctx.content("encoder")?) };
     let bar = ctx.bar(texts.len() as u64, "embedding");
     let progress = |n: usize| bar.inc(n as u64);
-    let out = inscl_embed::embed_texts(enc, ids, texts, batch, &cache, &progress)
-        .map_err(|e| PipelineError::Invalid(format!("embed: {e}")))?;
+    let out = inscl_embed::embed_texts(enc, ids, texts, batch, &cache, &progress)?;
     bar.finish_and_clear();
     Ok(out)
 }
 
+/// What an embed instance embeds.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Texts {
+    /// Every instruction (W's point sets and the instruction-based baselines).
+    Instructions,
+    /// Every unique normalised tag (DBSCAN's points).
+    Tags,
+    /// Every train instance as instruction + input (Prototype Data).
+    TrainInstances,
+}
+
+/// The key of an embed instance: which texts, and the encoder. The batch size is a runtime knob: vectors are
+/// cached per text, whatever batch computed them.
+#[derive(serde::Serialize)]
+struct EmbedParams {
+    what: Texts,
+    encoder: Encoder,
+}
+
+struct Embed {
+    params: EmbedParams,
+    batch_size: usize,
+}
+
+impl Stage for Embed {
+    const NAME: &'static str = "embed";
+    const VERSION: &'static str = VERSION;
+    type Params = EmbedParams;
+
+    fn params(&self) -> &EmbedParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let kind = self.params.encoder;
+        let enc = encoder(ctx, kind, "encoder")?;
+        let embed = |ids: &[String], texts: &[String]| -> Result<Vec<Vec<f32>>, PipelineError> {
+            let (data, dim) = embed(ctx, enc.as_ref(), kind, ids, texts, self.batch_size)?;
+            Ok(data.chunks(dim.max(1)).map(<[f32]>::to_vec).collect())
+        };
+        match self.params.what {
+            Texts::Instructions => {
+                let rows = instructions(ctx.artifact("ingest")?)?;
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+                let out: Vec<InstructionVector> = rows
+                    .into_iter()
+                    .zip(embed(&ids, &texts)?)
+                    .map(|(r, vector)| InstructionVector { instruction_id: r.id, category: r.category, weight: r.weight, vector })
+                    .collect();
+                Ok(write(Outputs::default(), &out)?.note("encoder", enc.name().to_string()))
+            }
+            Texts::Tags => {
+                let mut tags: Vec<String> = read_tags(ctx, "tags")?.into_values().flatten().collect();
+                tags.sort();
+                tags.dedup();
+                let vectors = embed(&tags, &tags)?;
+                let out: Vec<TagVector> = tags.into_iter().zip(vectors).map(|(tag, vector)| TagVector { tag, vector }).collect();
+                write(Outputs::default(), &out)
+            }
+            Texts::TrainInstances => {
+                let ingest = ctx.artifact("ingest")?;
+                let defs = definitions(ingest)?;
+                let rows: Vec<_> = instances(ingest)?.into_iter().filter(|r| r.train()).collect();
+                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                let texts: Vec<String> =
+                    rows.iter().map(|r| format!("{}\n\n{}", defs.get(&r.instruction_id).map(String::as_str).unwrap_or(""), r.input)).collect();
+                let out: Vec<InstanceVector> = rows
+                    .into_iter()
+                    .zip(embed(&ids, &texts)?)
+                    .map(|(r, vector)| InstanceVector { instance_id: r.id, category: r.category, vector })
+                    .collect();
+                write(Outputs::default(), &out)
+            }
+        }
+    }
+}
+
+fn push(g: &mut Graph, p: &PipelineCtx, what: Texts, encoder: Encoder, inputs: Vec<(String, NodeInput)>) -> usize {
+    let id = format!("embed/{}/{}", match what {
+        Texts::Instructions => "instructions",
+        Texts::Tags => "tags",
+        Texts::TrainInstances => "instances",
+    }, encoder.name());
+    add(g, id, Embed { params: EmbedParams { what, encoder }, batch_size: p.sections.embed.batch_size }, inputs)
+}
+
 pub fn push_instructions(g: &mut Graph, p: &PipelineCtx, ingest: usize, base: &Init) -> Result<usize, PipelineError> {
-    let kind = p.sections.embed.encoder.clone();
-    let batch = p.sections.embed.batch_size;
-    let enc_input = match kind.as_str() {
-        "llm-mean" => match base {
+    let kind = p.sections.embed.encoder;
+    let enc_input = match kind {
+        Encoder::LlmMean => match base {
             Init::Node(n) => NodeInput::Node(*n),
             Init::Source(s) => s.clone(),
         },
-        _ => p.minilm()?,
+        Encoder::Minilm => p.minilm()?,
     };
-    Ok(node(
-        g,
-        format!("embed/instructions/{kind}"),
-        "embed",
-        VERSION,
-        serde_json::json!({ "what": "instructions", "encoder": kind }),
-        vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), enc_input)],
-        move |ctx| {
-            let rows = instructions(ctx.artifact("ingest")?)?;
-            let enc = encoder(ctx, &kind, "encoder")?;
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
-            let (data, dim) = embed(ctx, enc.as_ref(), &kind, &ids, &texts, batch)?;
-            let t = TableBuilder::new()
-                .str("instruction_id", &ids)
-                .str("category", rows.iter().map(|r| &r.category))
-                .f64("weight", rows.iter().map(|r| r.weight).collect())
-                .embeddings("embedding", &data, dim)
-                .finish()?;
-            Ok(Outputs::default().table("embeddings", t).note("encoder", enc.name().to_string()))
-        },
-    ))
+    Ok(push(g, p, Texts::Instructions, kind, vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), enc_input)]))
 }
 
 pub fn push_tags(g: &mut Graph, p: &PipelineCtx, annotate: usize) -> Result<usize, PipelineError> {
-    let batch = p.sections.embed.batch_size;
-    Ok(node(
-        g,
-        "embed/tags/minilm".into(),
-        "embed",
-        VERSION,
-        serde_json::json!({ "what": "tags", "encoder": "minilm" }),
-        vec![("tags".into(), NodeInput::Node(annotate)), ("encoder".into(), p.minilm()?)],
-        move |ctx| {
-            let mut tags: Vec<String> = read_tags(ctx, "tags")?.into_values().flatten().collect();
-            tags.sort();
-            tags.dedup();
-            let enc = encoder(ctx, "minilm", "encoder")?;
-            let (data, dim) = embed(ctx, enc.as_ref(), "minilm", &tags, &tags, batch)?;
-            let t = TableBuilder::new().str("tag", &tags).embeddings("embedding", &data, dim).finish()?;
-            Ok(Outputs::default().table("embeddings", t))
-        },
-    ))
+    Ok(push(g, p, Texts::Tags, Encoder::Minilm, vec![("tags".into(), NodeInput::Node(annotate)), ("encoder".into(), p.minilm()?)]))
 }
 
 pub fn push_instances(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, PipelineError> {
-    let batch = p.sections.embed.batch_size;
-    Ok(node(
-        g,
-        "embed/instances/minilm".into(),
-        "embed",
-        VERSION,
-        serde_json::json!({ "what": "train-instances", "encoder": "minilm" }),
-        vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), p.minilm()?)],
-        move |ctx| {
-            let ingest = ctx.artifact("ingest")?;
-            let defs = definitions(ingest)?;
-            let rows: Vec<_> = instances(ingest)?.into_iter().filter(|r| r.train).collect();
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-            let texts: Vec<String> =
-                rows.iter().map(|r| format!("{}\n\n{}", defs.get(&r.instruction_id).map(String::as_str).unwrap_or(""), r.input)).collect();
-            let enc = encoder(ctx, "minilm", "encoder")?;
-            let (data, dim) = embed(ctx, enc.as_ref(), "minilm", &ids, &texts, batch)?;
-            let t = TableBuilder::new()
-                .str("instance_id", &ids)
-                .str("category", rows.iter().map(|r| &r.category))
-                .embeddings("embedding", &data, dim)
-                .finish()?;
-            Ok(Outputs::default().table("embeddings", t))
-        },
-    ))
+    let inputs = vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), p.minilm()?)];
+    Ok(push(g, p, Texts::TrainInstances, Encoder::Minilm, inputs))
 }

@@ -7,66 +7,114 @@
 //! * `metrics/<order>/<method>`: the R matrix (Rouge-L F × 100) and everything the paper derives from it.
 
 use super::dataset::{definitions, instances};
-use super::{PipelineCtx, node};
+use super::{PipelineCtx, Stage, add};
+use crate::device::{DeviceChoice, LIBTORCH_VERSION, Precision};
+use inscl_sample::ReplayMethod;
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
-use crate::tables::{TableBuilder, f64s, string_lists, strings};
+use crate::tables::{read, write};
+use inscl_tables::{PredictionRow, TestRow};
 use inscl_evaluate::metrics::{RMatrix, metric_rows};
 use inscl_store::Outputs;
 use std::collections::BTreeMap;
 
 const TESTSET_VERSION: &str = "1";
-const EVALUATE_VERSION: &str = "1";
-const METRICS_VERSION: &str = "1";
+const EVALUATE_VERSION: &str = "2";
+const METRICS_VERSION: &str = "2";
 
-pub fn push_testset(g: &mut Graph, p: &PipelineCtx, category: &str, ingest: usize) -> usize {
-    let cap = p.sections.evaluate.max_test_per_category;
-    let cat = category.to_string();
-    node(
-        g,
-        format!("testset/{category}"),
-        "testset",
-        TESTSET_VERSION,
-        serde_json::json!({ "category": category, "max_test_per_category": cap }),
-        vec![("ingest".into(), NodeInput::Node(ingest))],
-        move |ctx| {
-            let ingest = ctx.artifact("ingest")?;
-            let defs = definitions(ingest)?;
-            let mut rows: Vec<_> = instances(ingest)?.into_iter().filter(|r| !r.train && r.category == cat).collect();
-            if rows.is_empty() {
-                return Err(PipelineError::Invalid(format!("category {cat} has no test instances")));
-            }
-            // A capped test set must still cover every task of the category: order by a hash of the id (a
-            // fixed pseudo-random order) rather than by id, which groups instances by task.
-            rows.sort_by_cached_key(|r| blake3::hash(r.id.as_bytes()).to_hex().to_string());
-            if let Some(cap) = cap {
-                rows.truncate(cap);
-            }
-            let t = TableBuilder::new()
-                .str("instance_id", rows.iter().map(|r| &r.id))
-                .str("category", rows.iter().map(|r| &r.category))
-                .str("definition", rows.iter().map(|r| defs.get(&r.instruction_id).map(String::as_str).unwrap_or("")))
-                .str("input", rows.iter().map(|r| &r.input))
-                .str_lists("outputs", &rows.iter().map(|r| r.outputs.clone()).collect::<Vec<_>>())
-                .finish()?;
-            Ok(Outputs::default().table("test", t))
-        },
-    )
+/// A category's test split: the test instances, capped at `max_test_per_category` (a fixed pseudo-random subset).
+#[derive(serde::Serialize)]
+struct TestsetParams {
+    category: String,
+    max_test_per_category: Option<usize>,
 }
 
-fn run_evaluate(ctx: &StageCtx, p: &crate::sections::EvaluateSection) -> Result<Outputs, PipelineError> {
-    let model_err = |e: inscl_model::ModelError| PipelineError::Invalid(format!("evaluate: {e}"));
-    let device = inscl_model::device::parse_device(&p.device).map_err(model_err)?;
+struct Testset {
+    params: TestsetParams,
+}
+
+impl Stage for Testset {
+    const NAME: &'static str = "testset";
+    const VERSION: &'static str = TESTSET_VERSION;
+    type Params = TestsetParams;
+
+    fn params(&self) -> &TestsetParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let cat = &self.params.category;
+        let ingest = ctx.artifact("ingest")?;
+        let defs = definitions(ingest)?;
+        let mut rows: Vec<_> = instances(ingest)?.into_iter().filter(|r| !r.train() && &r.category == cat).collect();
+        if rows.is_empty() {
+            return Err(PipelineError::Empty(format!("category {cat} has no test instances")));
+        }
+        // A capped test set must still cover every task of the category: order by a hash of the id (a fixed
+        // pseudo-random order) rather than by id, which groups instances by task.
+        rows.sort_by_cached_key(|r| blake3::hash(r.id.as_bytes()).to_hex().to_string());
+        if let Some(cap) = self.params.max_test_per_category {
+            rows.truncate(cap);
+        }
+        let test: Vec<TestRow> = rows
+            .into_iter()
+            .map(|r| TestRow {
+                definition: defs.get(&r.instruction_id).cloned().unwrap_or_default(),
+                instance_id: r.id,
+                category: r.category,
+                input: r.input,
+                outputs: r.outputs,
+            })
+            .collect();
+        write(Outputs::default(), &test)
+    }
+}
+
+pub fn push_testset(g: &mut Graph, p: &PipelineCtx, category: &str, ingest: usize) -> usize {
+    let params = TestsetParams { category: category.into(), max_test_per_category: p.sections.evaluate.max_test_per_category };
+    add(g, format!("testset/{category}"), Testset { params }, vec![("ingest".into(), NodeInput::Node(ingest))])
+}
+
+/// Greedy answers of one checkpoint on one test set: the decoding limits, the precision the device kind implies
+/// (bf16 weights on CUDA), and the libtorch. The batch size and the device index are runtime knobs.
+#[derive(serde::Serialize)]
+struct EvaluateParams {
+    max_new_tokens: usize,
+    max_prompt_len: usize,
+    precision: Precision,
+    libtorch: &'static str,
+}
+
+struct Evaluate {
+    params: EvaluateParams,
+    device: DeviceChoice,
+    batch_size: usize,
+}
+
+impl Stage for Evaluate {
+    const NAME: &'static str = "evaluate";
+    const VERSION: &'static str = EVALUATE_VERSION;
+    type Params = EvaluateParams;
+
+    fn params(&self) -> &EvaluateParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        run_evaluate(ctx, self)
+    }
+}
+
+fn run_evaluate(ctx: &StageCtx, e: &Evaluate) -> Result<Outputs, PipelineError> {
+    let model_err = PipelineError::Model;
+    let p = &e.params;
+    let device = e.device.device()?;
     let dir = ctx.dir("model")?;
     let model = inscl_model::LlamaModel::load(&dir, device).map_err(model_err)?;
-    let t = ctx.artifact("test")?.table("test")?;
-    let ids = strings(&t, "test", "instance_id")?;
-    let cats = strings(&t, "test", "category")?;
-    let (defs, inputs) = (strings(&t, "test", "definition")?, strings(&t, "test", "input")?);
-    let refs = string_lists(&t, "test", "outputs")?;
-    let mut prompts = Vec::with_capacity(ids.len());
-    for (d, i) in defs.iter().zip(&inputs) {
-        let mut toks = model.encode(&inscl_finetune::examples::format_prompt(d, i)).map_err(model_err)?;
+    let test = read::<TestRow>(ctx.artifact("test")?)?;
+    let mut prompts = Vec::with_capacity(test.len());
+    for t in &test {
+        let mut toks = model.encode(&inscl_finetune::examples::format_prompt(&t.definition, &t.input)).map_err(model_err)?;
         // Keep the end of an over-long prompt, as training does: the input sits right before the answer.
         if toks.len() > p.max_prompt_len {
             toks.drain(..toks.len() - p.max_prompt_len);
@@ -75,39 +123,36 @@ fn run_evaluate(ctx: &StageCtx, p: &crate::sections::EvaluateSection) -> Result<
     }
     let bar = ctx.bar(prompts.len() as u64, "greedy answers");
     let progress = |n: usize| bar.inc(n as u64);
-    let generated = inscl_model::generate::generate_greedy(&model, &prompts, p.max_new_tokens, p.batch_size, Some(&progress))
+    let generated = inscl_model::generate::generate_greedy(&model, &prompts, p.max_new_tokens, e.batch_size, Some(&progress))
         .map_err(model_err)?;
     bar.finish_and_clear();
     let mut preds = Vec::with_capacity(generated.len());
     for g in &generated {
         preds.push(model.decode(g).map_err(model_err)?.trim().to_string());
     }
-    let (mut rp, mut rr, mut rf, mut stemmed) = (vec![], vec![], vec![], vec![]);
-    for (pred, r) in preds.iter().zip(&refs) {
-        let s = inscl_evaluate::rouge_l_instance(pred, r);
-        rp.push(s.p);
-        rr.push(s.r);
-        rf.push(s.f);
-        let refs: Vec<&str> = r.iter().map(String::as_str).collect();
-        stemmed.push(inscl_evaluate::rouge_score::rouge_l_stemmed(pred, &refs));
-    }
-    let pairs: Vec<(String, Vec<String>)> = preds.iter().cloned().zip(refs.iter().cloned()).collect();
-    let corpus = inscl_evaluate::rouge_l_corpus(&pairs);
-    let stemmed_mean = if stemmed.is_empty() { 0.0 } else { stemmed.iter().sum::<f64>() / stemmed.len() as f64 };
     let key = ctx.artifact("model").map(|a| a.key().to_string()).unwrap_or_else(|_| format!("source:{}", dir.display()));
-    let n = ids.len();
-    let table = TableBuilder::new()
-        .str("checkpoint", std::iter::repeat_n(key.as_str(), n))
-        .str("category", &cats)
-        .str("instance_id", &ids)
-        .str("prediction", &preds)
-        .f64("rouge_l_p", rp)
-        .f64("rouge_l_r", rr)
-        .f64("rouge_l_f", rf)
-        .f64("rouge_l_stemmed", stemmed)
-        .finish()?;
-    Ok(Outputs::default()
-        .table("predictions", table)
+    let rows: Vec<PredictionRow> = test
+        .iter()
+        .zip(&preds)
+        .map(|(t, pred)| {
+            let s = inscl_evaluate::rouge_l_instance(pred, &t.outputs);
+            let refs: Vec<&str> = t.outputs.iter().map(String::as_str).collect();
+            PredictionRow {
+                checkpoint: key.clone(),
+                category: t.category.clone(),
+                instance_id: t.instance_id.clone(),
+                prediction: pred.clone(),
+                rouge_l_p: s.p,
+                rouge_l_r: s.r,
+                rouge_l_f: s.f,
+                rouge_l_stemmed: inscl_evaluate::rouge_score::rouge_l_stemmed(pred, &refs),
+            }
+        })
+        .collect();
+    let pairs: Vec<(String, Vec<String>)> = preds.iter().cloned().zip(test.iter().map(|t| t.outputs.clone())).collect();
+    let corpus = inscl_evaluate::rouge_l_corpus(&pairs);
+    let stemmed_mean = if rows.is_empty() { 0.0 } else { rows.iter().map(|r| r.rouge_l_stemmed).sum::<f64>() / rows.len() as f64 };
+    Ok(write(Outputs::default(), &rows)?
         .note("rouge_l", serde_json::json!({ "p": corpus.p, "r": corpus.r, "f": corpus.f }))
         .note("rouge_l_stemmed", stemmed_mean)
         .note("device", format!("{device:?}")))
@@ -115,27 +160,71 @@ fn run_evaluate(ctx: &StageCtx, p: &crate::sections::EvaluateSection) -> Result<
 
 /// Evaluates checkpoint `model` (a finetune node) on test set `testset`.
 pub fn push(g: &mut Graph, p: &PipelineCtx, model: usize, testset: usize) -> usize {
-    let e = p.sections.evaluate.clone();
+    let e = &p.sections.evaluate;
     let id = format!("evaluate/{}/{}", g.nodes[model].id.trim_start_matches("finetune/"), g.nodes[testset].id.trim_start_matches("testset/"));
-    let params = serde_json::json!({ "max_new_tokens": e.max_new_tokens, "max_prompt_len": e.max_prompt_len });
-    node(
-        g,
-        id,
-        "evaluate",
-        EVALUATE_VERSION,
-        params,
-        vec![("model".into(), NodeInput::Node(model)), ("test".into(), NodeInput::Node(testset))],
-        move |ctx| run_evaluate(ctx, &e),
-    )
+    let params = EvaluateParams {
+        max_new_tokens: e.max_new_tokens,
+        max_prompt_len: e.max_prompt_len,
+        precision: Precision::of(e.device.kind()),
+        libtorch: LIBTORCH_VERSION,
+    };
+    let stage = Evaluate { params, device: e.device, batch_size: e.batch_size };
+    add(g, id, stage, vec![("model".into(), NodeInput::Node(model)), ("test".into(), NodeInput::Node(testset))])
 }
 
 /// Rouge-L F × 100 of one evaluate artifact, as the paper's corpus score: F of the mean P and mean R.
 fn corpus_f100(ctx: &StageCtx, role: &str) -> Result<f64, PipelineError> {
-    let t = ctx.artifact(role)?.table("predictions")?;
-    let (p, r) = (f64s(&t, "predictions", "rouge_l_p")?, f64s(&t, "predictions", "rouge_l_r")?);
-    let n = p.len().max(1) as f64;
-    let (mp, mr) = (p.iter().sum::<f64>() / n, r.iter().sum::<f64>() / n);
+    let rows = read::<PredictionRow>(ctx.artifact(role)?)?;
+    let n = rows.len().max(1) as f64;
+    let (mp, mr) = (rows.iter().map(|r| r.rouge_l_p).sum::<f64>() / n, rows.iter().map(|r| r.rouge_l_r).sum::<f64>() / n);
     Ok(if mp + mr > 0.0 { 200.0 * mp * mr / (mp + mr) } else { 0.0 })
+}
+
+/// The R matrix of one (order, method) and what the paper derives from it. The cells travel as typed params:
+/// input role → (stage, category), both 0-based, so nothing is parsed back out of a role name.
+#[derive(serde::Serialize)]
+struct MetricsParams {
+    order: String,
+    method: ReplayMethod,
+    categories: Vec<String>,
+    /// `r/<i>/<j>` → (i, j): R[i][j] is the evaluate artifact of that role.
+    cells: BTreeMap<String, (usize, usize)>,
+    /// `up/<j>` → j: the expert of category j.
+    upper_bounds: BTreeMap<String, usize>,
+}
+
+struct Metrics {
+    params: MetricsParams,
+}
+
+impl Stage for Metrics {
+    const NAME: &'static str = "metrics";
+    const VERSION: &'static str = METRICS_VERSION;
+    type Params = MetricsParams;
+
+    fn params(&self) -> &MetricsParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let m = &self.params;
+        let n = m.categories.len();
+        let mut r = vec![vec![None; n]; n];
+        for (role, &(i, j)) in &m.cells {
+            r[i][j] = Some(corpus_f100(ctx, role)?);
+        }
+        let mut ups = BTreeMap::new();
+        for (role, &j) in &m.upper_bounds {
+            ups.insert(m.categories[j].clone(), corpus_f100(ctx, role)?);
+        }
+        let rm = RMatrix { categories: m.categories.clone(), r };
+        let rows = if ups.len() == n && n >= 2 {
+            metric_rows(&m.order, m.method.name(), &rm, &ups)?
+        } else {
+            r_rows(&m.order, m.method.name(), &rm)
+        };
+        write(Outputs::default(), &rows)
+    }
 }
 
 /// `cells`: (stage 0-based, category 0-based, evaluate node); `ups`: (category 0-based, expert evaluate node).
@@ -143,44 +232,30 @@ pub fn push_metrics(
     g: &mut Graph,
     _p: &PipelineCtx,
     order: &str,
-    method: &str,
+    method: ReplayMethod,
     cats: &[String],
     cells: &[(usize, usize, usize)],
     ups: &[(usize, usize)],
 ) -> usize {
-    let mut inputs: Vec<(String, NodeInput)> =
-        cells.iter().map(|&(i, j, n)| (format!("r/{:03}/{:03}", i, j), NodeInput::Node(n))).collect();
-    inputs.extend(ups.iter().map(|&(j, n)| (format!("up/{j:03}"), NodeInput::Node(n))));
-    let (order_s, method_s, cats_v) = (order.to_string(), method.to_string(), cats.to_vec());
-    node(
-        g,
-        format!("metrics/{order}/{method}"),
-        "metrics",
-        METRICS_VERSION,
-        serde_json::json!({ "order": order, "method": method, "categories": cats }),
-        inputs,
-        move |ctx| {
-            let n = cats_v.len();
-            let mut r = vec![vec![None; n]; n];
-            for (role, _) in ctx.artifacts_with_prefix("r/") {
-                let (i, j) = (role[2..5].parse::<usize>().unwrap_or(0), role[6..9].parse::<usize>().unwrap_or(0));
-                r[i][j] = Some(corpus_f100(ctx, role)?);
-            }
-            let mut ups = BTreeMap::new();
-            for (role, _) in ctx.artifacts_with_prefix("up/") {
-                let j = role[3..6].parse::<usize>().unwrap_or(0);
-                ups.insert(cats_v[j].clone(), corpus_f100(ctx, role)?);
-            }
-            let rm = RMatrix { categories: cats_v.clone(), r };
-            let rows = if ups.len() == n && n >= 2 {
-                metric_rows(&order_s, &method_s, &rm, &ups)
-                    .map_err(|e| PipelineError::Invalid(format!("metrics {order_s}/{method_s}: {e}")))?
-            } else {
-                r_rows(&order_s, &method_s, &rm)
-            };
-            Ok(Outputs::default().table("metrics", metrics_table(&rows)?))
-        },
-    )
+    let mut inputs: Vec<(String, NodeInput)> = Vec::new();
+    let mut params = MetricsParams {
+        order: order.into(),
+        method,
+        categories: cats.to_vec(),
+        cells: BTreeMap::new(),
+        upper_bounds: BTreeMap::new(),
+    };
+    for &(i, j, n) in cells {
+        let role = format!("r/{i:03}/{j:03}");
+        params.cells.insert(role.clone(), (i, j));
+        inputs.push((role, NodeInput::Node(n)));
+    }
+    for &(j, n) in ups {
+        let role = format!("up/{j:03}");
+        params.upper_bounds.insert(role.clone(), j);
+        inputs.push((role, NodeInput::Node(n)));
+    }
+    add(g, format!("metrics/{order}/{method}"), Metrics { params }, inputs)
 }
 
 /// Without experts there is no upper bound, so only the R cells are reported.
@@ -201,27 +276,4 @@ fn r_rows(order: &str, method: &str, rm: &RMatrix) -> Vec<inscl_evaluate::metric
         }
     }
     rows
-}
-
-pub fn metrics_table(rows: &[inscl_evaluate::metrics::MetricRow]) -> Result<arrow::array::RecordBatch, PipelineError> {
-    use arrow::array::{Float64Array, Int64Array, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
-    let schema = Schema::new(vec![
-        Field::new("order", DataType::Utf8, false),
-        Field::new("method", DataType::Utf8, false),
-        Field::new("stage", DataType::Int64, true),
-        Field::new("category", DataType::Utf8, true),
-        Field::new("metric", DataType::Utf8, false),
-        Field::new("value", DataType::Float64, false),
-    ]);
-    let cols: Vec<arrow::array::ArrayRef> = vec![
-        std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.order))),
-        std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.method))),
-        std::sync::Arc::new(rows.iter().map(|r| r.stage.map(|s| s as i64)).collect::<Int64Array>()),
-        std::sync::Arc::new(rows.iter().map(|r| r.category.as_deref()).collect::<StringArray>()),
-        std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.metric))),
-        std::sync::Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.value))),
-    ];
-    arrow::array::RecordBatch::try_new(std::sync::Arc::new(schema), cols)
-        .map_err(|e| PipelineError::Invalid(format!("metrics table: {e}")))
 }

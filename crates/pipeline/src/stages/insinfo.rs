@@ -2,10 +2,11 @@
 //! order[0..=i] (the current one included, as in the paper's code), after the DBSCAN merge of their tags.
 
 use super::dataset::instructions;
-use super::{PipelineCtx, node};
+use super::{PipelineCtx, Stage, add};
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
-use crate::tables::{TableBuilder, embeddings, strings};
+use crate::tables::{read, write};
+use inscl_tables::{InsInfoRow, MergeRow, TagRow, TagVector};
 use inscl_insinfo::{InsInfoParams, PoolInstruction, insinfo_stage};
 use inscl_store::Outputs;
 use std::collections::{BTreeMap, HashMap};
@@ -14,67 +15,80 @@ const VERSION: &str = "1";
 
 /// Every instruction's normalised tags, from the annotate artifact, in tag order.
 pub fn read_tags(ctx: &StageCtx, role: &str) -> Result<BTreeMap<String, Vec<String>>, PipelineError> {
-    let t = ctx.artifact(role)?.table("tags")?;
-    let (ids, tags) = (strings(&t, "tags", "instruction_id")?, strings(&t, "tags", "tag_norm")?);
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (id, tag) in ids.into_iter().zip(tags) {
-        if !tag.is_empty() {
-            out.entry(id).or_default().push(tag);
+    for r in read::<TagRow>(ctx.artifact(role)?)? {
+        if !r.tag_norm.is_empty() {
+            out.entry(r.instruction_id).or_default().push(r.tag_norm);
         }
     }
     Ok(out)
 }
 
-fn run(ctx: &StageCtx, order: &str, pool_cats: &[String], params: InsInfoParams) -> Result<Outputs, PipelineError> {
-    let tags = read_tags(ctx, "tags")?;
-    let t = ctx.artifact("tag_embeddings")?.table("embeddings")?;
-    let names = strings(&t, "embeddings", "tag")?;
-    let (data, dim) = embeddings(&t, "embeddings", "embedding")?;
-    let emb: HashMap<String, Vec<f32>> =
-        names.into_iter().enumerate().map(|(i, n)| (n, data[i * dim..(i + 1) * dim].to_vec())).collect();
-    let pool: Vec<PoolInstruction> = instructions(ctx.artifact("ingest")?)?
-        .into_iter()
-        .filter(|r| pool_cats.contains(&r.category))
-        .map(|r| PoolInstruction { tags: tags.get(&r.id).cloned().unwrap_or_default(), instruction_id: r.id, category: r.category })
-        .collect();
-    let stage = insinfo_stage(&pool, &emb, &params).map_err(|e| PipelineError::Invalid(format!("insinfo {order}: {e}")))?;
-    let s = &stage.scores;
-    let n = s.len();
-    let table = TableBuilder::new()
-        .str("order", std::iter::repeat_n(order, n))
-        .i64("stage", vec![pool_cats.len() as i64; n])
-        .str("category", s.iter().map(|x| &x.category))
-        .str("instruction_id", s.iter().map(|x| &x.instruction_id))
-        .f64("score", s.iter().map(|x| x.score).collect())
-        .f64("share", s.iter().map(|x| x.share).collect())
-        .str_lists("merged_tags", &s.iter().map(|x| x.merged_tags.clone()).collect::<Vec<_>>())
-        .finish()?;
-    let merged: Vec<(String, String)> = stage.merge.merged.iter().filter(|(a, b)| a != b).map(|(a, b)| (a.clone(), b.clone())).collect();
-    let clusters = TableBuilder::new()
-        .str("tag", merged.iter().map(|m| &m.0))
-        .str("merged_into", merged.iter().map(|m| &m.1))
-        .finish()?;
-    Ok(Outputs::default()
-        .table("insinfo", table)
-        .table("merges", clusters)
-        .note("clusters", stage.merge.clusters.len())
-        .note("noise_tags", stage.merge.noise.len()))
+/// InsInfo over the instructions of an order's first i categories, with DBSCAN's tag merging.
+#[derive(serde::Serialize)]
+struct InsInfoKey {
+    order: String,
+    pool: Vec<String>,
+    eps: f64,
+    min_samples: usize,
+}
+
+struct InsInfo {
+    params: InsInfoKey,
+}
+
+impl Stage for InsInfo {
+    const NAME: &'static str = "insinfo";
+    const VERSION: &'static str = VERSION;
+    type Params = InsInfoKey;
+
+    fn params(&self) -> &InsInfoKey {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let k = &self.params;
+        let tags = read_tags(ctx, "tags")?;
+        let emb: HashMap<String, Vec<f32>> =
+            read::<TagVector>(ctx.artifact("tag_embeddings")?)?.into_iter().map(|r| (r.tag, r.vector)).collect();
+        let pool: Vec<PoolInstruction> = instructions(ctx.artifact("ingest")?)?
+            .into_iter()
+            .filter(|r| k.pool.contains(&r.category))
+            .map(|r| PoolInstruction { tags: tags.get(&r.id).cloned().unwrap_or_default(), instruction_id: r.id, category: r.category })
+            .collect();
+        let stage = insinfo_stage(&pool, &emb, &InsInfoParams { eps: k.eps, min_samples: k.min_samples })?;
+        let scores: Vec<InsInfoRow> = stage
+            .scores
+            .iter()
+            .map(|x| InsInfoRow {
+                order: k.order.clone(),
+                stage: k.pool.len(),
+                category: x.category.clone(),
+                instruction_id: x.instruction_id.clone(),
+                score: x.score,
+                share: x.share,
+                merged_tags: x.merged_tags.clone(),
+            })
+            .collect();
+        let merges: Vec<MergeRow> = stage
+            .merge
+            .merged
+            .iter()
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| MergeRow { tag: a.clone(), merged_into: b.clone() })
+            .collect();
+        Ok(write(write(Outputs::default(), &scores)?, &merges)?
+            .note("clusters", stage.merge.clusters.len())
+            .note("noise_tags", stage.merge.noise.len()))
+    }
 }
 
 pub fn push(g: &mut Graph, p: &PipelineCtx, order: &str, pool: &[String], annotate: usize, tag_emb: usize, ingest: usize) -> usize {
-    let params = InsInfoParams { eps: p.sections.insinfo.eps, min_samples: p.sections.insinfo.min_samples };
-    let (order_s, pool_v) = (order.to_string(), pool.to_vec());
-    node(
-        g,
-        format!("insinfo/{order}/{}", pool.len()),
-        "insinfo",
-        VERSION,
-        serde_json::json!({ "order": order, "pool": pool, "eps": params.eps, "min_samples": params.min_samples }),
-        vec![
-            ("tags".into(), NodeInput::Node(annotate)),
-            ("tag_embeddings".into(), NodeInput::Node(tag_emb)),
-            ("ingest".into(), NodeInput::Node(ingest)),
-        ],
-        move |ctx| run(ctx, &order_s, &pool_v, params),
-    )
+    let params = InsInfoKey { order: order.into(), pool: pool.to_vec(), eps: p.sections.insinfo.eps, min_samples: p.sections.insinfo.min_samples };
+    let inputs = vec![
+        ("tags".into(), NodeInput::Node(annotate)),
+        ("tag_embeddings".into(), NodeInput::Node(tag_emb)),
+        ("ingest".into(), NodeInput::Node(ingest)),
+    ];
+    add(g, format!("insinfo/{order}/{}", pool.len()), InsInfo { params }, inputs)
 }

@@ -12,10 +12,14 @@ mod report;
 mod sample;
 mod train;
 
+pub use train::FinetuneParams;
+
 use crate::config::Pipeline;
 use crate::error::PipelineError;
 use crate::graph::{Graph, Node, NodeInput, StageCtx};
 use crate::sections::Sections;
+use crate::validate::Wanted;
+use inscl_sample::Weights;
 use inscl_data::{CategoryMapping, IngestParams, is_source_file};
 use inscl_store::{HashCache, Outputs, SourceTree, Store};
 use std::path::{Path, PathBuf};
@@ -95,7 +99,36 @@ pub fn model_tree(dir: &Path, hashes: &HashCache) -> Result<SourceTree, Pipeline
     Ok(SourceTree::scan(dir, keep, hashes)?)
 }
 
-/// Adds a stage instance (or finds the one of the same id).
+/// One stage of the InsCL pipeline, as a value: its typed params (everything besides the inputs that changes
+/// its outputs) and whatever runtime knobs it needs to run (devices, save cadence, batch sizes that do not change
+/// results), which stay out of the key. The key's params are the serde value of [`Stage::Params`] — the one
+/// typed value hashed, never JSON assembled beside it.
+pub(crate) trait Stage: Send + Sync + 'static {
+    /// The store folder and the word of `--only`.
+    const NAME: &'static str;
+    /// Bump when the outputs for the same inputs and params change.
+    const VERSION: &'static str;
+    type Params: serde::Serialize;
+    fn params(&self) -> &Self::Params;
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError>;
+}
+
+/// Adds instance `id` of `stage` (or finds the one of the same id: stage 1 of every method, an expert).
+pub(crate) fn add<S: Stage>(g: &mut Graph, id: String, stage: S, inputs: Vec<(String, NodeInput)>) -> usize {
+    if let Some(i) = g.find(&id) {
+        return i;
+    }
+    let params = key(stage.params());
+    let stage = Arc::new(stage);
+    g.push(Node { id, stage: S::NAME, version: S::VERSION, params, inputs, run: Arc::new(move |ctx| stage.run(ctx)) })
+}
+
+/// The key params of a typed value, for stages still written as closures.
+pub(crate) fn key<T: serde::Serialize>(params: &T) -> serde_json::Value {
+    serde_json::to_value(params).expect("stage params serialise to JSON")
+}
+
+/// Adds a stage instance from a closure (or finds the one of the same id).
 pub(crate) fn node(
     g: &mut Graph,
     id: String,
@@ -111,33 +144,39 @@ pub(crate) fn node(
     g.push(Node { id, stage, version, params, inputs, run: Arc::new(run) })
 }
 
-fn needs(methods: &[String], any_of: &[&str]) -> bool {
-    methods.iter().any(|m| any_of.contains(&m.as_str()))
-}
-
 /// The DAG of a pipeline: ingest → annotate, embed → distance, insinfo → sample → finetune → evaluate →
 /// metrics → report. Stage 1 of every method and the experts share nodes, since they train on the same data.
+/// Only what the chosen methods need ([`inscl_sample::ReplayMethod::needs`]) is built.
 pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, PipelineError> {
-    let sections = Sections::parse(&pipeline.stage_sections)
-        .map_err(|problem| PipelineError::Config { path: pipeline.file.clone(), problem })?;
     let base_dir = pipeline.file.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let p = PipelineCtx { pipeline: pipeline.clone(), sections, base_dir, hashes: store.hash_cache(), minilm: Default::default() };
+    let p = PipelineCtx {
+        pipeline: pipeline.clone(),
+        sections: pipeline.sections.clone(),
+        base_dir,
+        hashes: store.hash_cache(),
+        minilm: Default::default(),
+    };
     let mut g = Graph::default();
     let ingest = g.push(ingest_node(&pipeline.dataset.path, &pipeline.dataset.mapping, &pipeline.dataset.ingest, &p.hashes)?);
     let methods = &pipeline.methods;
-    if pipeline.orders.is_empty() {
+    if pipeline.orders.is_empty() || (methods.is_empty() && !pipeline.experts) {
         return Ok(g);
     }
+    let wanted = Wanted::of(methods);
     let base = train::push_base(&mut g, &p, ingest)?;
-    let annotate = if needs(methods, &["inscl", "insinfo", "inscl-uniform"]) { Some(annotate::push(&mut g, &p, ingest)?) } else { None };
-    let tag_emb = match annotate {
-        Some(a) => Some(embed::push_tags(&mut g, &p, a)?),
-        None => None,
+    let (annotate, tag_emb) = if wanted.insinfo {
+        let a = annotate::push(&mut g, &p, ingest)?;
+        (Some(a), Some(embed::push_tags(&mut g, &p, a)?))
+    } else {
+        (None, None)
     };
-    let ins_emb = embed::push_instructions(&mut g, &p, ingest, &base)?;
-    let dist_real = distance::push(&mut g, &p, ins_emb, false);
-    let dist_uniform = needs(methods, &["inscl-uniform"]).then(|| distance::push(&mut g, &p, ins_emb, true));
-    let inst_emb = if needs(methods, &["prototype-data"]) { Some(embed::push_instances(&mut g, &p, ingest)?) } else { None };
+    let ins_emb = if wanted.instruction_embeddings { Some(embed::push_instructions(&mut g, &p, ingest, &base)?) } else { None };
+    let dist = |g: &mut Graph, on: bool, w: Weights| match (on, ins_emb) {
+        (true, Some(e)) => Some(distance::push(g, &p, e, w)),
+        _ => None,
+    };
+    let (w_real, w_uniform) = (dist(&mut g, wanted.w_real, Weights::Real), dist(&mut g, wanted.w_uniform, Weights::Uniform));
+    let inst_emb = if wanted.instance_embeddings { Some(embed::push_instances(&mut g, &p, ingest)?) } else { None };
     let mut testsets = std::collections::BTreeMap::new();
     let mut testset = |g: &mut Graph, cat: &str| *testsets.entry(cat.to_string()).or_insert_with(|| evaluate::push_testset(g, &p, cat, ingest));
 
@@ -159,7 +198,7 @@ pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, Pipeline
                 _ => None,
             })
             .collect();
-        for method in methods {
+        for &method in methods {
             let mut prev = base.clone();
             let mut cells = Vec::new();
             for i in 0..cats.len() {
@@ -168,9 +207,10 @@ pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, Pipeline
                 } else {
                     let inputs = sample::SampleNodeInputs {
                         ingest,
-                        w: if method == "inscl-uniform" { dist_uniform } else { Some(dist_real) },
+                        w_real,
+                        w_uniform,
                         insinfo: insinfo[i],
-                        instruction_embeddings: Some(ins_emb),
+                        instruction_embeddings: ins_emb,
                         instance_embeddings: inst_emb,
                     };
                     (sample::push(&mut g, &p, order, cats, method, i + 1, &inputs)?, format!("{order}/{method}/{}", i + 1))
@@ -192,3 +232,6 @@ pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, Pipeline
     }
     Ok(g)
 }
+
+#[cfg(test)]
+mod graph_tests;

@@ -1,54 +1,88 @@
 //! The report stage: report.md and its PNGs, from the metrics artifacts of every (order, method) and nothing
 //! else. `inscl report` copies the artifact's files to `report/<pipeline>/`.
 
-use super::{PipelineCtx, node};
+use super::{PipelineCtx, Stage, add};
+use inscl_sample::ReplayMethod;
+use std::collections::BTreeMap;
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
-use crate::tables::{f64s, strings};
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::Int64Type;
-use inscl_evaluate::metrics::MetricRow;
+use crate::tables::read;
+use inscl_tables::MetricRow;
 use inscl_report::{ArtifactRef, ParamsFormat, ReportInput, render_report};
 use inscl_store::Outputs;
 
-const VERSION: &str = "2";
+const VERSION: &str = "3";
 
-fn read_rows(ctx: &StageCtx, role: &str) -> Result<Vec<MetricRow>, PipelineError> {
-    let t = ctx.artifact(role)?.table("metrics")?;
-    let name = "metrics";
-    let (order, method, metric, value) = (strings(&t, name, "order")?, strings(&t, name, "method")?, strings(&t, name, "metric")?, f64s(&t, name, "value")?);
-    let stage = t.column_by_name("stage").and_then(|c| c.as_primitive_opt::<Int64Type>().cloned());
-    let cat = t.column_by_name("category").and_then(|c| c.as_string_opt::<i32>().cloned());
-    let (Some(stage), Some(cat)) = (stage, cat) else {
-        return Err(PipelineError::Invalid(format!("{role}: metrics table without stage/category columns")));
-    };
-    Ok((0..value.len())
-        .map(|i| MetricRow {
-            order: order[i].clone(),
-            method: method[i].clone(),
-            stage: (!stage.is_null(i)).then(|| stage.value(i) as usize),
-            category: (!cat.is_null(i)).then(|| cat.value(i).to_string()),
-            metric: metric[i].clone(),
-            value: value[i],
-        })
-        .collect())
+/// The settings a report shows: what decides its numbers, as typed values. Runtime knobs (devices, save cadence,
+/// batch sizes, request concurrency) and comments are left out, so changing them leaves the report cached.
+#[derive(serde::Serialize)]
+struct ReportParams {
+    pipeline: String,
+    description: String,
+    methods: Vec<ReplayMethod>,
+    experts: bool,
+    orders: BTreeMap<String, Vec<String>>,
+    settings: serde_json::Value,
+}
+
+fn report_params(p: &PipelineCtx) -> ReportParams {
+    let pl = &p.pipeline;
+    let mut settings = serde_json::json!({
+        "dataset": { "test_fraction": pl.dataset.ingest.test_fraction, "seed": pl.dataset.ingest.seed,
+                     "max_per_task": pl.dataset.ingest.max_per_task },
+        "annotate": p.sections.annotate, "embed": p.sections.embed, "distance": p.sections.distance,
+        "insinfo": p.sections.insinfo, "replay": p.sections.replay, "model": p.sections.model,
+        "finetune": p.sections.finetune, "evaluate": p.sections.evaluate,
+    });
+    for (section, key) in [
+        ("annotate", "concurrency"),
+        ("embed", "batch_size"),
+        ("finetune", "save_every_secs"),
+        ("finetune", "device"),
+        ("evaluate", "batch_size"),
+        ("evaluate", "device"),
+    ] {
+        settings[section].as_object_mut().map(|o| o.remove(key));
+    }
+    ReportParams {
+        pipeline: pl.name.clone(),
+        description: pl.description.clone(),
+        methods: pl.methods.clone(),
+        experts: pl.experts,
+        orders: pl.orders.clone(),
+        settings,
+    }
+}
+
+struct Report {
+    params: ReportParams,
+}
+
+impl Stage for Report {
+    const NAME: &'static str = "report";
+    const VERSION: &'static str = VERSION;
+    type Params = ReportParams;
+
+    fn params(&self) -> &ReportParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let mut rows = Vec::new();
+        let mut artifacts = Vec::new();
+        for (role, a) in ctx.artifacts_with_prefix("metrics/") {
+            rows.extend(read::<MetricRow>(a)?);
+            artifacts.push(ArtifactRef { label: role.to_string(), stage: "metrics".into(), key: a.key().to_string() });
+        }
+        let text = serde_json::to_string_pretty(&self.params).expect("report params serialise");
+        let input =
+            ReportInput { pipeline: self.params.pipeline.clone(), params: text, params_format: ParamsFormat::Json, rows, artifacts };
+        let files = render_report(&input)?;
+        Ok(files.into_iter().fold(Outputs::default(), |o, (path, bytes)| o.file(path, bytes)))
+    }
 }
 
 pub fn push(g: &mut Graph, p: &PipelineCtx, metrics: &[usize]) -> usize {
     let inputs: Vec<(String, NodeInput)> = metrics.iter().map(|&m| (g.nodes[m].id.clone(), NodeInput::Node(m))).collect();
-    let name = p.pipeline.name.clone();
-    // The report shows the pipeline as written; the file's text is its parameter record.
-    let params_text = std::fs::read_to_string(&p.pipeline.file).unwrap_or_default();
-    let params = serde_json::json!({ "pipeline": name, "file": params_text });
-    node(g, "report".into(), "report", VERSION, params, inputs, move |ctx| {
-        let mut rows = Vec::new();
-        let mut artifacts = Vec::new();
-        for (role, a) in ctx.artifacts_with_prefix("metrics/") {
-            rows.extend(read_rows(ctx, role)?);
-            artifacts.push(ArtifactRef { label: role.to_string(), stage: "metrics".into(), key: a.key().to_string() });
-        }
-        let input = ReportInput { pipeline: name.clone(), params: params_text.clone(), params_format: ParamsFormat::Toml, rows, artifacts };
-        let files = render_report(&input).map_err(|e| PipelineError::Invalid(format!("report: {e}")))?;
-        Ok(files.into_iter().fold(Outputs::default(), |o, (path, bytes)| o.file(path, bytes)))
-    })
+    add(g, "report".into(), Report { params: report_params(p) }, inputs)
 }

@@ -4,10 +4,13 @@
 //! model.safetensors, tokenizer.json) that the model crate and Python `transformers` both load.
 
 use super::dataset::{instances, instructions};
-use super::{PipelineCtx, model_tree, node};
+use super::{PipelineCtx, Stage, add, model_tree, node};
+use crate::device::{DeviceChoice, DeviceKind, LIBTORCH_VERSION, Precision};
+use crate::sections::FinetuneSection;
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
-use crate::tables::{TableBuilder, string_lists, strings};
+use crate::tables::{read, write_volatile};
+use inscl_tables::{TrainLogRow, TrainMixRow};
 use inscl_finetune::{InstanceRow, TrainParams};
 use inscl_model::LlamaModel;
 use inscl_store::{Outputs, SourceTree};
@@ -16,7 +19,7 @@ use std::sync::Arc;
 const TOKENIZER_VERSION: &str = "1";
 const INIT_VERSION: &str = "2";
 const CONVERT_VERSION: &str = "1";
-const FINETUNE_VERSION: &str = "1";
+const FINETUNE_VERSION: &str = "2";
 
 /// Where a stage's starting weights come from.
 #[derive(Clone)]
@@ -57,7 +60,7 @@ pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, 
             move |ctx| {
                 let ingest = ctx.artifact("ingest")?;
                 let mut texts: Vec<String> = instructions(ingest)?.into_iter().map(|r| r.text).collect();
-                for r in instances(ingest)?.into_iter().filter(|r| r.train) {
+                for r in instances(ingest)?.into_iter().filter(|r| r.train()) {
                     texts.push(r.input);
                     texts.extend(r.outputs);
                 }
@@ -116,33 +119,72 @@ fn checkpoint_outputs(ctx: &StageCtx, model: &LlamaModel) -> Result<Outputs, Pip
     Ok(inscl_model::llama_model::HF_FILES.into_iter().fold(Outputs::default(), |o, name| o.staged_file(name)))
 }
 
-fn train_params(p: &PipelineCtx) -> TrainParams {
-    let f = &p.sections.finetune;
-    TrainParams {
-        lr: f.lr,
-        epochs: f.epochs,
-        micro_batch: f.micro_batch,
-        grad_accum: f.grad_accum,
-        max_len: f.max_len,
-        warmup_ratio: f.warmup_ratio,
-        max_grad_norm: f.max_grad_norm,
-        seed: f.seed,
-        save_every_secs: f.save_every_secs,
-        save_every_steps: None,
+/// What decides a training's weights besides its inputs: the hyper-parameters, the precision the device kind
+/// implies, and the libtorch that computes it. The save cadence and the device index are not here (the finetune
+/// crate does not serialise its cadence fields).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FinetuneParams {
+    #[serde(flatten)]
+    pub train: TrainParams,
+    pub precision: Precision,
+    pub libtorch: &'static str,
+}
+
+impl FinetuneParams {
+    /// The params of `[finetune]` when training runs on a device of `kind`: a pure function, so the key of a
+    /// CUDA run can be computed (and tested) on a machine without one.
+    pub fn of(f: &FinetuneSection, kind: DeviceKind) -> FinetuneParams {
+        let train = TrainParams {
+            lr: f.lr,
+            epochs: f.epochs,
+            micro_batch: f.micro_batch,
+            grad_accum: f.grad_accum,
+            max_len: f.max_len,
+            warmup_ratio: f.warmup_ratio,
+            max_grad_norm: f.max_grad_norm,
+            seed: f.seed,
+            ..TrainParams::default()
+        };
+        FinetuneParams { train, precision: Precision::of(kind), libtorch: LIBTORCH_VERSION }
     }
 }
 
-fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Result<Outputs, PipelineError> {
-    let device = inscl_model::device::parse_device(device_spec).map_err(model_err("finetune"))?;
+/// Runtime knobs of a training: where it runs and how often it leaves a resumable state.
+#[derive(Debug, Clone)]
+struct FinetuneRuntime {
+    device: DeviceChoice,
+    save_every_secs: u64,
+}
+
+struct Finetune {
+    params: FinetuneParams,
+    runtime: FinetuneRuntime,
+}
+
+impl Stage for Finetune {
+    const NAME: &'static str = "finetune";
+    const VERSION: &'static str = FINETUNE_VERSION;
+    type Params = FinetuneParams;
+
+    fn params(&self) -> &FinetuneParams {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let train = TrainParams { save_every_secs: self.runtime.save_every_secs, save_every_steps: None, ..self.params.train.clone() };
+        run_finetune(ctx, &train, self.runtime.device)
+    }
+}
+
+fn run_finetune(ctx: &StageCtx, params: &TrainParams, device: DeviceChoice) -> Result<Outputs, PipelineError> {
+    let device = device.device()?;
     let dir = ctx.dir("init")?;
-    let mut model = LlamaModel::load(&dir, device).map_err(model_err("finetune"))?;
-    let t = ctx.artifact("mix")?.table("train_mix")?;
-    let (defs, inputs, outputs) =
-        (strings(&t, "train_mix", "definition")?, strings(&t, "train_mix", "input")?, string_lists(&t, "train_mix", "outputs")?);
-    let rows: Vec<InstanceRow> = (0..defs.len())
-        .map(|i| InstanceRow { definition: defs[i].clone(), input: inputs[i].clone(), outputs: outputs[i].clone() })
+    let mut model = LlamaModel::load(&dir, device)?;
+    let rows: Vec<InstanceRow> = read::<TrainMixRow>(ctx.artifact("mix")?)?
+        .into_iter()
+        .map(|r| InstanceRow { definition: r.definition, input: r.input, outputs: r.outputs })
         .collect();
-    let examples = inscl_finetune::build_examples(&rows).map_err(ft_err)?;
+    let examples = inscl_finetune::build_examples(&rows)?;
     let scratch = ctx.scratch_dir()?;
     let steps_per_epoch = examples.len().div_ceil(params.micro_batch * params.grad_accum).max(1);
     let bar = ctx.bar((steps_per_epoch * params.epochs) as u64, "training steps");
@@ -150,20 +192,22 @@ fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Resu
         bar.set_position(s.step as u64);
         bar.set_message(format!("loss {:.3} {:.0} tok/s", s.loss, s.tokens_per_s));
     };
-    let report = inscl_finetune::train(&mut model, &examples, params, Some(&scratch), Some(&progress)).map_err(ft_err)?;
+    let report = inscl_finetune::train(&mut model, &examples, params, Some(&scratch), Some(&progress))?;
     bar.finish_and_clear();
-    let log = &report.log;
-    let table = TableBuilder::new()
-        .i64("step", log.iter().map(|s| s.step as i64).collect())
-        .i64("epoch", log.iter().map(|s| s.epoch as i64).collect())
-        .f64("loss", log.iter().map(|s| s.loss).collect())
-        .f64("lr", log.iter().map(|s| s.lr).collect())
-        .f64("grad_norm", log.iter().map(|s| s.grad_norm).collect())
-        .i64("tokens", log.iter().map(|s| s.tokens as i64).collect())
-        .f64("tokens_per_s", log.iter().map(|s| s.tokens_per_s).collect())
-        .finish()?;
-    Ok(checkpoint_outputs(ctx, &model)?
-        .volatile_table("train_log", table)
+    let log: Vec<TrainLogRow> = report
+        .log
+        .iter()
+        .map(|s| TrainLogRow {
+            step: s.step,
+            epoch: s.epoch,
+            loss: s.loss,
+            lr: s.lr,
+            grad_norm: s.grad_norm,
+            tokens: s.tokens,
+            tokens_per_s: s.tokens_per_s,
+        })
+        .collect();
+    Ok(write_volatile(checkpoint_outputs(ctx, &model)?, &log)?
         .note("n_examples", report.n_examples)
         .note("n_truncated", report.n_truncated)
         .note("padding_fraction", report.padding_fraction)
@@ -173,21 +217,10 @@ fn run_finetune(ctx: &StageCtx, params: &TrainParams, device_spec: &str) -> Resu
 /// One training stage: `init`'s weights trained on the mix of node `mix`. `id` names it
 /// (`single/<category>` for stage 1 and the experts, `<order>/<method>/<stage>` otherwise).
 pub fn push_finetune(g: &mut Graph, p: &PipelineCtx, id: String, init: &Init, mix: usize) -> usize {
-    let params = train_params(p);
-    let device = p.sections.finetune.device.clone();
-    // The libtorch version enters the key: another torch may round differently.
-    let key_params = serde_json::json!({ "train": params, "torch": tch_version() });
-    node(
-        g,
-        format!("finetune/{id}"),
-        "finetune",
-        FINETUNE_VERSION,
-        key_params,
-        vec![("init".into(), init.input()), ("mix".into(), NodeInput::Node(mix))],
-        move |ctx| run_finetune(ctx, &params, &device),
-    )
-}
-
-fn tch_version() -> &'static str {
-    "tch-0.24/libtorch-2.11.0"
+    let f = &p.sections.finetune;
+    let stage = Finetune {
+        params: FinetuneParams::of(f, f.device.kind()),
+        runtime: FinetuneRuntime { device: f.device, save_every_secs: f.save_every_secs },
+    };
+    add(g, format!("finetune/{id}"), stage, vec![("init".into(), init.input()), ("mix".into(), NodeInput::Node(mix))])
 }
