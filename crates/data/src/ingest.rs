@@ -1,14 +1,12 @@
 use crate::error::DataError;
 use crate::mapping::CategoryMapping;
 use crate::task_file::{ParsedTask, parse_task};
-use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
-use arrow::datatypes::{DataType, Field, Schema};
+use inscl_tables::{InstanceRow, InstructionRow, Split, TaskRow};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -42,9 +40,9 @@ pub struct IngestReport {
 
 #[derive(Debug)]
 pub struct IngestOutput {
-    pub instances: RecordBatch,
-    pub instructions: RecordBatch,
-    pub tasks: RecordBatch,
+    pub instances: Vec<InstanceRow>,
+    pub instructions: Vec<InstructionRow>,
+    pub tasks: Vec<TaskRow>,
     pub report: IngestReport,
 }
 
@@ -235,9 +233,9 @@ pub fn ingest(
     disambiguate_instruction_ids(&mut tasks, &mut report);
     report.tasks = tasks.len();
     check_unique_ids(root, &tasks)?;
-    let instances = instances_table(&tasks)?;
-    let instructions = instructions_table(&tasks, &mut report)?;
-    let tasks_table = tasks_table(&tasks)?;
+    let instances = instances_table(&tasks);
+    let instructions = instructions_table(&tasks, &mut report);
+    let tasks_table = tasks_table(&tasks);
     Ok(IngestOutput { instances, instructions, tasks: tasks_table, report })
 }
 
@@ -280,150 +278,84 @@ fn check_unique_ids(root: &str, tasks: &[TaskRows]) -> Result<(), DataError> {
     Ok(())
 }
 
-fn utf8(name: &str) -> Field {
-    Field::new(name, DataType::Utf8, false)
-}
-
-fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch, DataError> {
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
-}
-
-fn instances_table(tasks: &[TaskRows]) -> Result<RecordBatch, DataError> {
-    let (mut id, mut cat, mut task, mut ins, mut input, mut split) = (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let mut outputs = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
+fn instances_table(tasks: &[TaskRows]) -> Vec<InstanceRow> {
+    let mut rows = Vec::new();
     for t in tasks {
         for (inst, &is_test) in t.parsed.instances.iter().zip(&t.test) {
-            id.push(inst.id.as_str());
-            cat.push(t.category.as_str());
-            task.push(t.name.as_str());
-            ins.push(t.instruction_id.as_str());
-            input.push(inst.input.as_str());
-            split.push(if is_test { "test" } else { "train" });
-            for o in &inst.outputs {
-                outputs.values().append_value(o);
-            }
-            outputs.append(true);
+            rows.push(InstanceRow {
+                id: inst.id.clone(),
+                category: t.category.clone(),
+                task: t.name.clone(),
+                instruction_id: t.instruction_id.clone(),
+                input: inst.input.clone(),
+                outputs: inst.outputs.clone(),
+                split: if is_test { Split::Test } else { Split::Train },
+            });
         }
     }
-    let outputs = outputs.finish();
-    let list_field = Field::new("outputs", outputs.data_type().clone(), false);
-    batch(
-        vec![utf8("instance_id"), utf8("category"), utf8("task"), utf8("instruction_id"), utf8("input"), list_field, utf8("split")],
-        vec![
-            Arc::new(StringArray::from(id)),
-            Arc::new(StringArray::from(cat)),
-            Arc::new(StringArray::from(task)),
-            Arc::new(StringArray::from(ins)),
-            Arc::new(StringArray::from(input)),
-            Arc::new(outputs),
-            Arc::new(StringArray::from(split)),
-        ],
-    )
+    rows
 }
 
 /// One row per instruction. `weight` is its share of its category's train instances: the mass the paper's
 /// Wasserstein distance puts on it.
-fn instructions_table(tasks: &[TaskRows], report: &mut IngestReport) -> Result<RecordBatch, DataError> {
-    struct Row<'a> {
-        category: &'a str,
-        tasks: Vec<&'a str>,
-        text: &'a str,
-        n_train: i64,
-        n_test: i64,
-    }
-    let mut rows: BTreeMap<(&str, &str), Row> = BTreeMap::new();
+fn instructions_table(tasks: &[TaskRows], report: &mut IngestReport) -> Vec<InstructionRow> {
+    let mut rows: BTreeMap<(&str, &str), InstructionRow> = BTreeMap::new();
     for t in tasks {
-        let n_test = t.test.iter().filter(|&&b| b).count() as i64;
-        let n_train = t.test.len() as i64 - n_test;
+        let n_test = t.test.iter().filter(|&&b| b).count();
+        let n_train = t.test.len() - n_test;
         let per = report.per_category.entry(t.category.clone()).or_default();
         per.0 += 1;
-        per.1 += n_train as usize;
-        per.2 += n_test as usize;
-        let row = rows.entry((t.category.as_str(), t.instruction_id.as_str())).or_insert(Row {
-            category: &t.category,
+        per.1 += n_train;
+        per.2 += n_test;
+        let row = rows.entry((t.category.as_str(), t.instruction_id.as_str())).or_insert_with(|| InstructionRow {
+            id: t.instruction_id.clone(),
+            category: t.category.clone(),
+            task: t.name.clone(),
             tasks: vec![],
-            text: &t.parsed.definition,
+            text: t.parsed.definition.clone(),
             n_train: 0,
             n_test: 0,
+            weight: 0.0,
         });
-        row.tasks.push(&t.name);
+        row.tasks.push(t.name.clone());
         row.n_train += n_train;
         row.n_test += n_test;
     }
-    let mut totals: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut totals: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for r in rows.values() {
-        *totals.entry(r.category).or_default() += r.n_train;
+        let e = totals.entry(r.category.clone()).or_default();
+        e.0 += r.n_train;
+        e.1 += 1;
     }
-    for (cat, total) in &totals {
+    for (cat, (total, _)) in &totals {
         if *total == 0 {
             report.warnings.push(format!("category {cat} has no train instances; its instruction weights are uniform"));
         }
     }
-    let n_in_cat = |cat: &str| rows.keys().filter(|(c, _)| *c == cat).count() as f64;
-    let mut tasks_col = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new("item", DataType::Utf8, false)));
-    let (mut id, mut cat, mut first_task, mut text, mut n_train, mut n_test, mut weight) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    for ((c, i), r) in &rows {
-        id.push(*i);
-        cat.push(*c);
-        first_task.push(r.tasks[0]);
-        for t in &r.tasks {
-            tasks_col.values().append_value(t);
-        }
-        tasks_col.append(true);
-        text.push(r.text);
-        n_train.push(r.n_train);
-        n_test.push(r.n_test);
-        let total = totals[c];
-        weight.push(if total > 0 { r.n_train as f64 / total as f64 } else { 1.0 / n_in_cat(c) });
-    }
-    let tasks_col = tasks_col.finish();
-    let tasks_field = Field::new("tasks", tasks_col.data_type().clone(), false);
-    batch(
-        vec![
-            utf8("instruction_id"),
-            utf8("category"),
-            utf8("task"),
-            tasks_field,
-            utf8("text"),
-            Field::new("n_train", DataType::Int64, false),
-            Field::new("n_test", DataType::Int64, false),
-            Field::new("weight", DataType::Float64, false),
-        ],
-        vec![
-            Arc::new(StringArray::from(id)),
-            Arc::new(StringArray::from(cat)),
-            Arc::new(StringArray::from(first_task)),
-            Arc::new(tasks_col),
-            Arc::new(StringArray::from(text)),
-            Arc::new(Int64Array::from(n_train)),
-            Arc::new(Int64Array::from(n_test)),
-            Arc::new(Float64Array::from(weight)),
-        ],
-    )
+    rows.into_values()
+        .map(|mut r| {
+            let (total, n) = totals[&r.category];
+            r.weight = if total > 0 { r.n_train as f64 / total as f64 } else { 1.0 / n as f64 };
+            r
+        })
+        .collect()
 }
 
-fn tasks_table(tasks: &[TaskRows]) -> Result<RecordBatch, DataError> {
-    let n_test: Vec<i64> = tasks.iter().map(|t| t.test.iter().filter(|&&b| b).count() as i64).collect();
-    let n_train: Vec<i64> = tasks.iter().zip(&n_test).map(|(t, nt)| t.test.len() as i64 - nt).collect();
-    batch(
-        vec![
-            utf8("task"),
-            utf8("category"),
-            utf8("superni_category"),
-            utf8("instruction_id"),
-            Field::new("n_train", DataType::Int64, false),
-            Field::new("n_test", DataType::Int64, false),
-        ],
-        vec![
-            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.name.as_str()))),
-            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.category.as_str()))),
-            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.superni_category.as_str()))),
-            Arc::new(StringArray::from_iter_values(tasks.iter().map(|t| t.instruction_id.as_str()))),
-            Arc::new(Int64Array::from(n_train)),
-            Arc::new(Int64Array::from(n_test)),
-        ],
-    )
+fn tasks_table(tasks: &[TaskRows]) -> Vec<TaskRow> {
+    tasks
+        .iter()
+        .map(|t| {
+            let n_test = t.test.iter().filter(|&&b| b).count();
+            TaskRow {
+                task: t.name.clone(),
+                category: t.category.clone(),
+                superni_category: t.superni_category.clone(),
+                instruction_id: t.instruction_id.clone(),
+                n_train: t.test.len() - n_test,
+                n_test,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

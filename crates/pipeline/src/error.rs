@@ -21,8 +21,6 @@ pub enum PipelineError {
     #[error(transparent)]
     Finetune(#[from] inscl_finetune::FinetuneError),
     #[error(transparent)]
-    Gguf(#[from] inscl_gguf::GgufError),
-    #[error(transparent)]
     Annotate(#[from] inscl_annotate::AnnotateError),
     #[error(transparent)]
     Embed(#[from] inscl_embed::EmbedError),
@@ -45,9 +43,10 @@ pub enum PipelineError {
     /// The data holds no rows a stage needs (a category without train or test instances).
     #[error("{0}")]
     Empty(String),
-    /// A problem no richer variant describes; the message names what it concerns.
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{path}: {source}")]
+    Convert { path: PathBuf, source: inscl_gguf::GgufError },
+    #[error("tokenizer: {source}")]
+    Tokenizer { source: Box<dyn std::error::Error + Send + Sync> },
     #[error("no stage named '{0}' in this pipeline (stages: {1})")]
     UnknownStage(String, String),
 }

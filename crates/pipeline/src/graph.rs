@@ -34,20 +34,20 @@ pub struct StageCtx<'a> {
 impl StageCtx<'_> {
     /// Input `role`, artifact or source.
     fn input(&self, role: &str) -> Result<&Resolved, PipelineError> {
-        self.inputs.get(role).ok_or_else(|| PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage)))
+        self.inputs.get(role).ok_or_else(|| PipelineError::Input(format!("{} needs its input '{role}'", self.stage)))
     }
 
     pub fn artifact(&self, role: &str) -> Result<&Artifact, PipelineError> {
         match self.inputs.get(role) {
             Some(Resolved::Artifact(a)) => Ok(a),
-            _ => Err(PipelineError::Invalid(format!("{} needs its input '{role}'", self.stage))),
+            _ => Err(PipelineError::Input(format!("{} needs its input '{role}'", self.stage))),
         }
     }
 
     pub fn source(&self, role: &str) -> Result<&Arc<SourceTree>, PipelineError> {
         match self.inputs.get(role) {
             Some(Resolved::Source(t)) => Ok(t),
-            _ => Err(PipelineError::Invalid(format!("{} needs its source '{role}'", self.stage))),
+            _ => Err(PipelineError::Input(format!("{} needs its source '{role}'", self.stage))),
         }
     }
 

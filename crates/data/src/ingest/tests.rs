@@ -1,5 +1,6 @@
 use super::*;
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, AsArray, RecordBatch};
+use inscl_tables::Table;
 
 fn task_json(category: &str, definition: &str, n: usize, prefix: &str) -> Vec<u8> {
     let instances: Vec<serde_json::Value> = (0..n)
@@ -24,20 +25,30 @@ fn files() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-fn col<'a>(b: &'a RecordBatch, name: &str) -> Vec<&'a str> {
-    b.column_by_name(name).unwrap().as_string::<i32>().iter().map(|v| v.unwrap()).collect()
+fn col(b: &RecordBatch, name: &str) -> Vec<String> {
+    b.column_by_name(name).unwrap().as_string::<i32>().iter().map(|v| v.unwrap().to_string()).collect()
+}
+
+/// The tables as written to the store, so the tests read the schema a consumer sees.
+fn instances(out: &IngestOutput) -> RecordBatch {
+    InstanceRow::encode(&out.instances).unwrap()
+}
+
+fn instructions(out: &IngestOutput) -> RecordBatch {
+    InstructionRow::encode(&out.instructions).unwrap()
 }
 
 #[test]
 fn builds_tables_with_weights_and_split() {
     let out = ingest("root", &files(), &mapping(), &IngestParams::default()).unwrap();
-    assert_eq!(out.instances.num_rows(), 45);
-    let splits = col(&out.instances, "split");
+    assert_eq!(out.instances.len(), 45);
+    let splits = col(&instances(&out), "split");
     assert_eq!(splits.iter().filter(|s| **s == "test").count(), 2 + 6 + 1, "round(0.2 n) per task");
-    let cats = col(&out.instructions, "category");
+    let cats = col(&instructions(&out), "category");
     assert_eq!(cats, vec!["Classification", "Classification", "Misc"]);
-    let w = out.instructions.column_by_name("weight").unwrap().as_primitive::<arrow::datatypes::Float64Type>();
-    let texts = col(&out.instructions, "text");
+    let ins = instructions(&out);
+    let w = ins.column_by_name("weight").unwrap().as_primitive::<arrow::datatypes::Float64Type>();
+    let texts = col(&instructions(&out), "text");
     let wa = w.value(texts.iter().position(|t| *t == "Classify it.").unwrap());
     assert!((wa - 8.0 / 32.0).abs() < 1e-12, "8 of the 32 Classification train instances: {wa}");
     assert!((w.value(0) + w.value(1) - 1.0).abs() < 1e-12);
@@ -45,7 +56,7 @@ fn builds_tables_with_weights_and_split() {
     assert_eq!(out.report.unmapped, BTreeMap::from([("Translation".to_string(), 1)]));
     assert!(out.report.warnings.iter().any(|w| w.contains("Translation (1)")));
     assert_eq!(out.report.per_category["Classification"], (2, 32, 8));
-    assert_eq!(out.tasks.num_rows(), 3);
+    assert_eq!(out.tasks.len(), 3);
 }
 
 #[test]
@@ -54,7 +65,7 @@ fn deterministic_and_seed_sensitive() {
     let b = ingest("root", &files(), &mapping(), &IngestParams::default()).unwrap();
     assert_eq!(a.instances, b.instances);
     let c = ingest("root", &files(), &mapping(), &IngestParams { seed: 2, ..Default::default() }).unwrap();
-    assert_ne!(col(&a.instances, "split"), col(&c.instances, "split"));
+    assert_ne!(col(&instances(&a), "split"), col(&instances(&c), "split"));
 }
 
 #[test]
@@ -69,8 +80,9 @@ fn drops_and_counts_unusable_instances() {
     .unwrap();
     let out = ingest("root", &f, &mapping(), &IngestParams::default()).unwrap();
     assert_eq!((out.report.dropped_empty_input, out.report.dropped_no_output), (1, 1));
-    let outputs = out.instances.column_by_name("outputs").unwrap().as_list::<i32>();
-    let ids = col(&out.instances, "instance_id");
+    let inst = instances(&out);
+    let outputs = inst.column_by_name("outputs").unwrap().as_list::<i32>();
+    let ids = col(&instances(&out), "instance_id");
     let x3 = ids.iter().position(|i| *i == "x3").unwrap();
     assert_eq!(outputs.value(x3).as_string::<i32>().len(), 1, "blank references are removed");
 }
@@ -80,7 +92,7 @@ fn split_files_choose_tasks_and_must_name_existing_ones() {
     let mut f = files();
     f.push(("splits/default/train_tasks.txt".into(), b"a\nb\n".to_vec()));
     let out = ingest("root", &f, &mapping(), &IngestParams::default()).unwrap();
-    assert_eq!(out.tasks.num_rows(), 2);
+    assert_eq!(out.tasks.len(), 2);
     f.push(("splits/default/test_tasks.txt".into(), b"\nzz\n".to_vec()));
     let e = ingest("root", &f, &mapping(), &IngestParams::default()).unwrap_err();
     assert_eq!(e.to_string(), "splits/default/test_tasks.txt: line 2: task 'zz' is listed but tasks/zz.json is missing");
@@ -115,7 +127,7 @@ fn errors_name_the_file() {
 #[test]
 fn max_per_task_keeps_the_first_instances() {
     let out = ingest("root", &files(), &mapping(), &IngestParams { max_per_task: Some(4), ..Default::default() }).unwrap();
-    assert_eq!(out.instances.num_rows(), 12);
-    assert!(col(&out.instances, "instance_id").contains(&"b-3"));
-    assert!(!col(&out.instances, "instance_id").contains(&"b-4"));
+    assert_eq!(out.instances.len(), 12);
+    assert!(col(&instances(&out), "instance_id").contains(&"b-3".to_string()));
+    assert!(!col(&instances(&out), "instance_id").contains(&"b-4".to_string()));
 }

@@ -85,7 +85,7 @@ impl ChatGenerator for LlamaChat {
 /// stage, so it cannot pass silently.
 struct StoreTagCache {
     rows: RowCache,
-    error: Mutex<Option<String>>,
+    error: Mutex<Option<inscl_store::StoreError>>,
 }
 
 impl TagCache for StoreTagCache {
@@ -96,7 +96,7 @@ impl TagCache for StoreTagCache {
     fn put(&mut self, key: &str, tags: TagList) {
         let bytes = serde_json::to_vec(&tags).expect("tag lists serialise");
         if let Err(e) = self.rows.put(key, &bytes) {
-            self.error.lock().expect("not poisoned").get_or_insert(e.to_string());
+            self.error.lock().expect("not poisoned").get_or_insert(e);
         }
     }
 }
@@ -151,7 +151,7 @@ fn run(ctx: &StageCtx, a: &AnnotateSection) -> Result<Outputs, PipelineError> {
     let tags = inscl_annotate::annotate(tagger.as_ref(), &normaliser, &items, &mut cache, Some(&progress))?;
     bar.finish_and_clear();
     if let Some(e) = cache.error.lock().expect("not poisoned").take() {
-        return Err(PipelineError::Invalid(format!("writing the tag cache: {e}")));
+        return Err(e.into());
     }
     let sources: std::collections::BTreeMap<&str, usize> = tags.iter().fold(Default::default(), |mut m, t| {
         *m.entry(t.source.as_str()).or_default() += 1;

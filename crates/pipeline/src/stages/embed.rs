@@ -3,7 +3,7 @@
 
 use super::dataset::{definitions, instances, instructions};
 use super::insinfo::read_tags;
-use super::train::Init;
+use super::base::Init;
 use super::{PipelineCtx, Stage, add};
 use crate::sections::Encoder;
 use crate::error::PipelineError;

@@ -3,6 +3,7 @@
 //! result back into tables.
 
 mod annotate;
+mod base;
 mod dataset;
 mod distance;
 mod embed;
@@ -26,7 +27,41 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bump when ingest's output for the same input and params changes.
-const INGEST_VERSION: &str = "1";
+const INGEST_VERSION: &str = "2";
+
+/// The category mapping and the split/cap settings: with the dataset folder's content, the ingest key.
+#[derive(serde::Serialize)]
+pub struct IngestKey {
+    mapping: CategoryMapping,
+    ingest: IngestParams,
+}
+
+struct Ingest {
+    params: IngestKey,
+    /// How the dataset is named in messages (not in the key: the folder enters by content).
+    root: String,
+}
+
+impl Stage for Ingest {
+    const NAME: &'static str = "ingest";
+    const VERSION: &'static str = INGEST_VERSION;
+    type Params = IngestKey;
+
+    fn params(&self) -> &IngestKey {
+        &self.params
+    }
+
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let tree = ctx.source("source")?;
+        // One task file in memory at a time, each checked against the hash the key was made of.
+        let files = inscl_data::FilesFn { paths: tree.paths().collect(), read: |rel: &str| tree.read_file(rel).map_err(|e| e.into_io()) };
+        let out = inscl_data::ingest(&self.root, &files, &self.params.mapping, &self.params.ingest)?;
+        let report = serde_json::to_value(&out.report).expect("report serialises");
+        let o = crate::tables::write(Outputs::default(), &out.instances)?;
+        let o = crate::tables::write(o, &out.instructions)?;
+        Ok(crate::tables::write(o, &out.tasks)?.note("ingest_report", report))
+    }
+}
 
 /// The ingest stage instance of a dataset folder: reads `tasks/*.json` and `splits/default/*_tasks.txt`. The
 /// folder is hashed (through the store's hash cache) to key the stage; its files are read only if it runs.
@@ -37,28 +72,8 @@ pub fn ingest_node(
     hashes: &HashCache,
 ) -> Result<Node, PipelineError> {
     let tree = Arc::new(SourceTree::scan(dataset, is_source_file, hashes)?);
-    let params_json = serde_json::json!({ "mapping": mapping, "ingest": params });
-    let (mapping, params) = (mapping.clone(), params.clone());
-    let root = dataset.display().to_string();
-    Ok(Node {
-        id: "ingest".into(),
-        stage: "ingest",
-        version: INGEST_VERSION,
-        params: params_json,
-        inputs: vec![("source".into(), NodeInput::Source(tree))],
-        run: Arc::new(move |ctx| {
-            let tree = ctx.source("source")?;
-            // One task file in memory at a time, each checked against the hash the key was made of.
-            let files = inscl_data::FilesFn { paths: tree.paths().collect(), read: |rel: &str| tree.read_file(rel).map_err(|e| e.into_io()) };
-            let out = inscl_data::ingest(&root, &files, &mapping, &params)?;
-            let report = serde_json::to_value(&out.report).expect("report serialises");
-            Ok(Outputs::default()
-                .table("instances", out.instances)
-                .table("instructions", out.instructions)
-                .table("tasks", out.tasks)
-                .note("ingest_report", report))
-        }),
-    })
+    let stage = Ingest { params: IngestKey { mapping: mapping.clone(), ingest: params.clone() }, root: dataset.display().to_string() };
+    Ok(node_of("ingest".into(), stage, vec![("source".into(), NodeInput::Source(tree))]))
 }
 
 /// What every stage expansion needs: the pipeline, its typed sections, and the model folders scanned once.
@@ -80,7 +95,7 @@ impl PipelineCtx {
             .minilm
             .get_or_init(|| model_tree(&dir, &self.hashes).map(Arc::new).map_err(|e| e.to_string()))
             .clone()
-            .map_err(PipelineError::Invalid)?;
+            .map_err(PipelineError::Input)?;
         Ok(NodeInput::Source(tree))
     }
 }
@@ -88,7 +103,7 @@ impl PipelineCtx {
 /// The files of a Hugging Face model folder that determine its outputs, hashed through `hashes`.
 pub fn model_tree(dir: &Path, hashes: &HashCache) -> Result<SourceTree, PipelineError> {
     if !dir.join("config.json").is_file() {
-        return Err(PipelineError::Invalid(format!(
+        return Err(PipelineError::Input(format!(
             "{}: not a model folder (no config.json); run `make setup` to fetch the models",
             dir.display()
         )));
@@ -113,35 +128,19 @@ pub(crate) trait Stage: Send + Sync + 'static {
     fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError>;
 }
 
+/// The node of instance `id` of `stage`: its params serialised once, as the key's params.
+fn node_of<S: Stage>(id: String, stage: S, inputs: Vec<(String, NodeInput)>) -> Node {
+    let params = serde_json::to_value(stage.params()).expect("stage params serialise to JSON");
+    let stage = Arc::new(stage);
+    Node { id, stage: S::NAME, version: S::VERSION, params, inputs, run: Arc::new(move |ctx| stage.run(ctx)) }
+}
+
 /// Adds instance `id` of `stage` (or finds the one of the same id: stage 1 of every method, an expert).
 pub(crate) fn add<S: Stage>(g: &mut Graph, id: String, stage: S, inputs: Vec<(String, NodeInput)>) -> usize {
-    if let Some(i) = g.find(&id) {
-        return i;
+    match g.find(&id) {
+        Some(i) => i,
+        None => g.push(node_of(id, stage, inputs)),
     }
-    let params = key(stage.params());
-    let stage = Arc::new(stage);
-    g.push(Node { id, stage: S::NAME, version: S::VERSION, params, inputs, run: Arc::new(move |ctx| stage.run(ctx)) })
-}
-
-/// The key params of a typed value, for stages still written as closures.
-pub(crate) fn key<T: serde::Serialize>(params: &T) -> serde_json::Value {
-    serde_json::to_value(params).expect("stage params serialise to JSON")
-}
-
-/// Adds a stage instance from a closure (or finds the one of the same id).
-pub(crate) fn node(
-    g: &mut Graph,
-    id: String,
-    stage: &'static str,
-    version: &'static str,
-    params: serde_json::Value,
-    inputs: Vec<(String, NodeInput)>,
-    run: impl Fn(&StageCtx) -> Result<Outputs, PipelineError> + Send + Sync + 'static,
-) -> usize {
-    if let Some(i) = g.find(&id) {
-        return i;
-    }
-    g.push(Node { id, stage, version, params, inputs, run: Arc::new(run) })
 }
 
 /// The DAG of a pipeline: ingest → annotate, embed → distance, insinfo → sample → finetune → evaluate →
@@ -163,7 +162,7 @@ pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, Pipeline
         return Ok(g);
     }
     let wanted = Wanted::of(methods);
-    let base = train::push_base(&mut g, &p, ingest)?;
+    let base = base::push_base(&mut g, &p, ingest)?;
     let (annotate, tag_emb) = if wanted.insinfo {
         let a = annotate::push(&mut g, &p, ingest)?;
         (Some(a), Some(embed::push_tags(&mut g, &p, a)?))
@@ -220,7 +219,7 @@ pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, Pipeline
                     let ts = testset(&mut g, c);
                     cells.push((i, j, evaluate::push(&mut g, &p, ft, ts)));
                 }
-                prev = train::Init::Node(ft);
+                prev = base::Init::Node(ft);
             }
             let ups: Vec<(usize, usize)> = cats.iter().enumerate().filter_map(|(j, c)| experts.get(c).map(|&e| (j, e))).collect();
             metrics.push(evaluate::push_metrics(&mut g, &p, order, method, cats, &cells, &ups));

@@ -1,123 +1,19 @@
-//! The model stages: the base model (a tiny random-initialised LLaMA with its own BPE tokenizer, a Hugging Face
-//! folder, or a GGUF converted to one) and the finetune stage, which trains one stage of an order starting from
-//! the previous stage's checkpoint. A checkpoint artifact is a Hugging Face folder (config.json,
-//! model.safetensors, tokenizer.json) that the model crate and Python `transformers` both load.
+//! The finetune stage: one stage of an order trained from the previous stage's checkpoint (or the base model)
+//! on that stage's mix. Its output is a Hugging Face folder, streamed into the artifact's staging folder.
 
-use super::dataset::{instances, instructions};
-use super::{PipelineCtx, Stage, add, model_tree, node};
+use super::base::{Init, checkpoint_outputs};
+use super::{PipelineCtx, Stage, add};
 use crate::device::{DeviceChoice, DeviceKind, LIBTORCH_VERSION, Precision};
-use crate::sections::FinetuneSection;
 use crate::error::PipelineError;
 use crate::graph::{Graph, NodeInput, StageCtx};
+use crate::sections::FinetuneSection;
 use crate::tables::{read, write_volatile};
-use inscl_tables::{TrainLogRow, TrainMixRow};
 use inscl_finetune::{InstanceRow, TrainParams};
 use inscl_model::LlamaModel;
-use inscl_store::{Outputs, SourceTree};
-use std::sync::Arc;
+use inscl_store::Outputs;
+use inscl_tables::{TrainLogRow, TrainMixRow};
 
-const TOKENIZER_VERSION: &str = "1";
-const INIT_VERSION: &str = "2";
-const CONVERT_VERSION: &str = "1";
 const FINETUNE_VERSION: &str = "2";
-
-/// Where a stage's starting weights come from.
-#[derive(Clone)]
-pub enum Init {
-    Node(usize),
-    Source(NodeInput),
-}
-
-impl Init {
-    fn input(&self) -> NodeInput {
-        match self {
-            Init::Node(n) => NodeInput::Node(*n),
-            Init::Source(s) => s.clone(),
-        }
-    }
-}
-
-fn model_err(stage: &str) -> impl Fn(inscl_model::ModelError) -> PipelineError + '_ {
-    move |e| PipelineError::Invalid(format!("{stage}: {e}"))
-}
-
-fn ft_err(e: inscl_finetune::FinetuneError) -> PipelineError {
-    PipelineError::Invalid(format!("finetune: {e}"))
-}
-
-/// The base model of the pipeline's `[model] base`.
-pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, PipelineError> {
-    let m = p.sections.model.clone();
-    let Some(path) = m.base_path(&p.base_dir) else {
-        let vocab = m.vocab_size;
-        let tok = node(
-            g,
-            "tokenizer".into(),
-            "tokenizer",
-            TOKENIZER_VERSION,
-            serde_json::json!({ "kind": "byte-level-bpe", "vocab_size": vocab }),
-            vec![("ingest".into(), NodeInput::Node(ingest))],
-            move |ctx| {
-                let ingest = ctx.artifact("ingest")?;
-                let mut texts: Vec<String> = instructions(ingest)?.into_iter().map(|r| r.text).collect();
-                for r in instances(ingest)?.into_iter().filter(|r| r.train()) {
-                    texts.push(r.input);
-                    texts.extend(r.outputs);
-                }
-                let tok = inscl_finetune::train_bpe_tokenizer(&texts, vocab).map_err(ft_err)?;
-                let json = tok.to_string(true).map_err(|e| PipelineError::Invalid(format!("tokenizer: {e}")))?;
-                Ok(Outputs::default().file("tokenizer.json", json.into_bytes()))
-            },
-        );
-        let params = serde_json::to_value(&m).expect("model section serialises");
-        let init = node(g, "base/tiny".into(), "init", INIT_VERSION, params, vec![("tokenizer".into(), NodeInput::Node(tok))], move |ctx| {
-            let tok_path = ctx.artifact("tokenizer")?.path_of("tokenizer.json")?;
-            let tokenizer = inscl_model::llama_model::load_tokenizer(&tok_path).map_err(model_err("init"))?;
-            let mut cfg = inscl_finetune::tiny_config(tokenizer.get_vocab_size(true));
-            cfg.hidden_size = m.hidden_size;
-            cfg.num_hidden_layers = m.layers;
-            cfg.num_attention_heads = m.heads;
-            cfg.num_key_value_heads = Some(m.kv_heads);
-            cfg.intermediate_size = m.intermediate_size;
-            let model = LlamaModel::random_init(cfg, tokenizer, tch::Device::Cpu, m.init_seed).map_err(model_err("init"))?;
-            checkpoint_outputs(ctx, &model)
-        });
-        return Ok(Init::Node(init));
-    };
-    if path.extension().is_some_and(|e| e == "gguf") {
-        let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-        let dir = path.parent().unwrap_or(std::path::Path::new(".")).to_path_buf();
-        let wanted = file.clone();
-        let tree = Arc::new(SourceTree::scan(&dir, move |rel: &str| rel == wanted, &p.hashes)?);
-        if tree.files.is_empty() {
-            return Err(PipelineError::Invalid(format!("{}: no such GGUF file", path.display())));
-        }
-        let n = node(
-            g,
-            format!("base/{file}"),
-            "convert",
-            CONVERT_VERSION,
-            serde_json::json!({ "file": file, "dtype": "f32" }),
-            vec![("gguf".into(), NodeInput::Source(tree))],
-            move |ctx| {
-                let src = ctx.source("gguf")?;
-                let path = src.root.join(&file);
-                // Streamed into the artifact's staging folder: the f32 model never sits in memory whole.
-                let names = inscl_gguf::convert_to_dir(&path, inscl_gguf::DType::F32, ctx.output_dir(), |_, _| {})
-                    .map_err(|e| PipelineError::Invalid(format!("convert {}: {e}", path.display())))?;
-                Ok(names.into_iter().fold(Outputs::default(), |o, name| o.staged_file(name)))
-            },
-        );
-        return Ok(Init::Node(n));
-    }
-    Ok(Init::Source(NodeInput::Source(Arc::new(model_tree(&path, &p.hashes)?))))
-}
-
-/// The files of a checkpoint artifact, streamed into its staging folder (a checkpoint can be hundreds of MB).
-fn checkpoint_outputs(ctx: &StageCtx, model: &LlamaModel) -> Result<Outputs, PipelineError> {
-    model.save_hf(ctx.output_dir()).map_err(model_err("checkpoint"))?;
-    Ok(inscl_model::llama_model::HF_FILES.into_iter().fold(Outputs::default(), |o, name| o.staged_file(name)))
-}
 
 /// What decides a training's weights besides its inputs: the hyper-parameters, the precision the device kind
 /// implies, and the libtorch that computes it. The save cadence and the device index are not here (the finetune
