@@ -6,6 +6,8 @@ pub enum CliError {
     Data(#[from] inscl_data::DataError),
     #[error(transparent)]
     Pipeline(#[from] inscl_pipeline::PipelineError),
+    #[error(transparent)]
+    Dag(#[from] inscl_dag::DagError),
     #[error("polars: {0}")]
     Polars(#[from] polars::error::PolarsError),
     #[error("{path}: {source}")]

@@ -1,17 +1,16 @@
 use std::path::PathBuf;
 
-/// Every failure of the pipeline layer, keeping the failing crate's error as its source. The runner wraps a
-/// stage's error once in [`PipelineError::Stage`] with the instance id, so a failure among 1,583 instances says
-/// which one; the CLI renders the chain once.
+/// Every failure of the pipeline layer, keeping the failing crate's error as its source. The runner of
+/// `inscl-dag` wraps a stage's error once with the instance id (`DagError::Stage`), so a failure among 1,583
+/// instances says which one; the CLI renders the chain once.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {problem}")]
     Config { path: PathBuf, problem: String },
-    /// A stage instance failed: `instance` is its id (`finetune/curriculum/inscl/7`).
-    #[error("{instance}: {source}")]
-    Stage { instance: String, source: Box<PipelineError> },
+    #[error(transparent)]
+    Dag(#[from] inscl_dag::DagError),
     #[error(transparent)]
     Store(#[from] inscl_store::StoreError),
     #[error(transparent)]
@@ -47,16 +46,4 @@ pub enum PipelineError {
     Convert { path: PathBuf, source: inscl_gguf::GgufError },
     #[error("tokenizer: {source}")]
     Tokenizer { source: Box<dyn std::error::Error + Send + Sync> },
-    #[error("no stage named '{0}' in this pipeline (stages: {1})")]
-    UnknownStage(String, String),
-}
-
-impl PipelineError {
-    /// The innermost pipeline error (below any [`PipelineError::Stage`] wrapper).
-    pub fn root(&self) -> &PipelineError {
-        match self {
-            PipelineError::Stage { source, .. } => source.root(),
-            other => other,
-        }
-    }
 }

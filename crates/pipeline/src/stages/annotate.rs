@@ -4,9 +4,10 @@
 //! instructions and a rerun makes no model or API call.
 
 use super::dataset::instructions;
-use super::{PipelineCtx, Stage, add, model_tree};
+use super::{PipelineCtx, model_tree};
+use inscl_dag::{Stage, add};
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::sections::{AnnotateSection, Tagger};
 use crate::tables::write;
 use inscl_tables::TagRow;
@@ -38,6 +39,7 @@ impl Stage for Annotate {
     const NAME: &'static str = "annotate";
     const VERSION: &'static str = VERSION;
     type Params = AnnotateParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &AnnotateParams {
         &self.params

@@ -3,9 +3,10 @@
 //! model.safetensors, tokenizer.json) that the model crate and Python `transformers` both load.
 
 use super::dataset::{instances, instructions};
-use super::{PipelineCtx, Stage, add, model_tree};
+use super::{PipelineCtx, model_tree};
+use inscl_dag::{Stage, add};
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::sections::ModelSection;
 use inscl_model::LlamaModel;
 use inscl_store::{Outputs, SourceTree};
@@ -46,6 +47,7 @@ impl Stage for Tokenizer {
     const NAME: &'static str = "tokenizer";
     const VERSION: &'static str = TOKENIZER_VERSION;
     type Params = TokenizerParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &TokenizerParams {
         &self.params
@@ -73,6 +75,7 @@ impl Stage for Init0 {
     const NAME: &'static str = "init";
     const VERSION: &'static str = INIT_VERSION;
     type Params = ModelSection;
+    type Error = PipelineError;
 
     fn params(&self) -> &ModelSection {
         &self.params
@@ -108,6 +111,7 @@ impl Stage for Convert {
     const NAME: &'static str = "convert";
     const VERSION: &'static str = CONVERT_VERSION;
     type Params = ConvertParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &ConvertParams {
         &self.params

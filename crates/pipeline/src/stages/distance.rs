@@ -2,11 +2,12 @@
 //! shared by every order and method. Each pair is cached by the content of its two categories' embeddings and
 //! weights, so adding a category computes only the new pairs.
 
-use super::{PipelineCtx, Stage, add};
+use super::PipelineCtx;
+use inscl_dag::{Stage, add};
 use crate::sections::SolverName;
 use inscl_sample::Weights;
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::{read, write};
 use inscl_tables::{DistanceRow, InstructionVector};
 use inscl_distance::{PointSet, Solver, wasserstein};
@@ -72,6 +73,7 @@ impl Stage for Distance {
     const NAME: &'static str = "distance";
     const VERSION: &'static str = VERSION;
     type Params = DistanceParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &DistanceParams {
         &self.params

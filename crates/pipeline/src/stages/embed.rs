@@ -4,10 +4,11 @@
 use super::dataset::{definitions, instances, instructions};
 use super::insinfo::read_tags;
 use super::base::Init;
-use super::{PipelineCtx, Stage, add};
+use super::PipelineCtx;
+use inscl_dag::{Stage, add};
 use crate::sections::Encoder;
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::write;
 use inscl_tables::{InstanceVector, InstructionVector, TagVector};
 use inscl_model::encoder::TextEncoder;
@@ -92,6 +93,7 @@ impl Stage for Embed {
     const NAME: &'static str = "embed";
     const VERSION: &'static str = VERSION;
     type Params = EmbedParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &EmbedParams {
         &self.params

@@ -7,11 +7,12 @@
 //! * `metrics/<order>/<method>`: the R matrix (Rouge-L F × 100) and everything the paper derives from it.
 
 use super::dataset::{definitions, instances};
-use super::{PipelineCtx, Stage, add};
+use super::PipelineCtx;
+use inscl_dag::{Stage, add};
 use crate::device::{DeviceChoice, LIBTORCH_VERSION, Precision};
 use inscl_sample::ReplayMethod;
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::{read, write};
 use inscl_tables::{PredictionRow, TestRow};
 use inscl_evaluate::metrics::{RMatrix, metric_rows};
@@ -37,6 +38,7 @@ impl Stage for Testset {
     const NAME: &'static str = "testset";
     const VERSION: &'static str = TESTSET_VERSION;
     type Params = TestsetParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &TestsetParams {
         &self.params
@@ -95,6 +97,7 @@ impl Stage for Evaluate {
     const NAME: &'static str = "evaluate";
     const VERSION: &'static str = EVALUATE_VERSION;
     type Params = EvaluateParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &EvaluateParams {
         &self.params
@@ -201,6 +204,7 @@ impl Stage for Metrics {
     const NAME: &'static str = "metrics";
     const VERSION: &'static str = METRICS_VERSION;
     type Params = MetricsParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &MetricsParams {
         &self.params

@@ -3,7 +3,7 @@
 
 use super::build_graph;
 use crate::config::Pipeline;
-use crate::graph::Graph;
+use inscl_dag::Graph;
 use std::collections::BTreeMap;
 use std::path::Path;
 

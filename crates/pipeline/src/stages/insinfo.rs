@@ -2,9 +2,10 @@
 //! order[0..=i] (the current one included, as in the paper's code), after the DBSCAN merge of their tags.
 
 use super::dataset::instructions;
-use super::{PipelineCtx, Stage, add};
+use super::PipelineCtx;
+use inscl_dag::{Stage, add};
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::{read, write};
 use inscl_tables::{InsInfoRow, MergeRow, TagRow, TagVector};
 use inscl_insinfo::{InsInfoParams, PoolInstruction, insinfo_stage};
@@ -41,6 +42,7 @@ impl Stage for InsInfo {
     const NAME: &'static str = "insinfo";
     const VERSION: &'static str = VERSION;
     type Params = InsInfoKey;
+    type Error = PipelineError;
 
     fn params(&self) -> &InsInfoKey {
         &self.params

@@ -17,7 +17,7 @@ pub use train::FinetuneParams;
 
 use crate::config::Pipeline;
 use crate::error::PipelineError;
-use crate::graph::{Graph, Node, NodeInput, StageCtx};
+use inscl_dag::{Graph, Node, NodeInput, Stage, StageCtx, node_of};
 use crate::sections::Sections;
 use crate::validate::Wanted;
 use inscl_sample::Weights;
@@ -46,6 +46,7 @@ impl Stage for Ingest {
     const NAME: &'static str = "ingest";
     const VERSION: &'static str = INGEST_VERSION;
     type Params = IngestKey;
+    type Error = PipelineError;
 
     fn params(&self) -> &IngestKey {
         &self.params
@@ -112,35 +113,6 @@ pub fn model_tree(dir: &Path, hashes: &HashCache) -> Result<SourceTree, Pipeline
         !name.contains('/') && (name == "config.json" || name == "tokenizer.json" || name.ends_with(".safetensors"))
     };
     Ok(SourceTree::scan(dir, keep, hashes)?)
-}
-
-/// One stage of the InsCL pipeline, as a value: its typed params (everything besides the inputs that changes
-/// its outputs) and whatever runtime knobs it needs to run (devices, save cadence, batch sizes that do not change
-/// results), which stay out of the key. The key's params are the serde value of [`Stage::Params`] — the one
-/// typed value hashed, never JSON assembled beside it.
-pub(crate) trait Stage: Send + Sync + 'static {
-    /// The store folder and the word of `--only`.
-    const NAME: &'static str;
-    /// Bump when the outputs for the same inputs and params change.
-    const VERSION: &'static str;
-    type Params: serde::Serialize;
-    fn params(&self) -> &Self::Params;
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError>;
-}
-
-/// The node of instance `id` of `stage`: its params serialised once, as the key's params.
-fn node_of<S: Stage>(id: String, stage: S, inputs: Vec<(String, NodeInput)>) -> Node {
-    let params = serde_json::to_value(stage.params()).expect("stage params serialise to JSON");
-    let stage = Arc::new(stage);
-    Node { id, stage: S::NAME, version: S::VERSION, params, inputs, run: Arc::new(move |ctx| stage.run(ctx)) }
-}
-
-/// Adds instance `id` of `stage` (or finds the one of the same id: stage 1 of every method, an expert).
-pub(crate) fn add<S: Stage>(g: &mut Graph, id: String, stage: S, inputs: Vec<(String, NodeInput)>) -> usize {
-    match g.find(&id) {
-        Some(i) => i,
-        None => g.push(node_of(id, stage, inputs)),
-    }
 }
 
 /// The DAG of a pipeline: ingest → annotate, embed → distance, insinfo → sample → finetune → evaluate →

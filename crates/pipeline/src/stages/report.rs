@@ -1,11 +1,12 @@
 //! The report stage: report.md and its PNGs, from the metrics artifacts of every (order, method) and nothing
 //! else. `inscl report` copies the artifact's files to `report/<pipeline>/`.
 
-use super::{PipelineCtx, Stage, add};
+use super::PipelineCtx;
+use inscl_dag::{Stage, add};
 use inscl_sample::ReplayMethod;
 use std::collections::BTreeMap;
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::read;
 use inscl_tables::MetricRow;
 use inscl_report::{ArtifactRef, ParamsFormat, ReportInput, render_report};
@@ -62,6 +63,7 @@ impl Stage for Report {
     const NAME: &'static str = "report";
     const VERSION: &'static str = VERSION;
     type Params = ReportParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &ReportParams {
         &self.params

@@ -7,9 +7,10 @@
 
 use super::dataset::{InstanceRow, definitions, instances};
 use super::distance::read_w;
-use super::{PipelineCtx, Stage, add};
+use super::PipelineCtx;
+use inscl_dag::{Stage, add};
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::{read, write};
 use inscl_tables::{InsInfoRow, InstanceVector, InstructionVector, ReplayRow, TrainMixRow};
 use inscl_sample::{Embeddings, ReplayMethod, StageInput, TrainInstance, Weights, sample_stage};
@@ -54,6 +55,7 @@ impl Stage for SingleMix {
     const NAME: &'static str = "sample";
     const VERSION: &'static str = VERSION;
     type Params = SingleParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &SingleParams {
         &self.params
@@ -113,6 +115,7 @@ impl Stage for ReplayMix {
     const NAME: &'static str = "sample";
     const VERSION: &'static str = VERSION;
     type Params = SampleParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &SampleParams {
         &self.params

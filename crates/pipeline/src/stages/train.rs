@@ -2,10 +2,11 @@
 //! on that stage's mix. Its output is a Hugging Face folder, streamed into the artifact's staging folder.
 
 use super::base::{Init, checkpoint_outputs};
-use super::{PipelineCtx, Stage, add};
+use super::PipelineCtx;
+use inscl_dag::{Stage, add};
 use crate::device::{DeviceChoice, DeviceKind, LIBTORCH_VERSION, Precision};
 use crate::error::PipelineError;
-use crate::graph::{Graph, NodeInput, StageCtx};
+use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::sections::FinetuneSection;
 use crate::tables::{read, write_volatile};
 use inscl_finetune::{InstanceRow, TrainParams};
@@ -61,6 +62,7 @@ impl Stage for Finetune {
     const NAME: &'static str = "finetune";
     const VERSION: &'static str = FINETUNE_VERSION;
     type Params = FinetuneParams;
+    type Error = PipelineError;
 
     fn params(&self) -> &FinetuneParams {
         &self.params

@@ -1,4 +1,4 @@
-use crate::error::PipelineError;
+use crate::error::{DagError, StageError};
 use inscl_store::{Artifact, InputRef, Outputs, SourceTree, Spec, Staging, Store};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,27 +33,27 @@ pub struct StageCtx<'a> {
 
 impl StageCtx<'_> {
     /// Input `role`, artifact or source.
-    fn input(&self, role: &str) -> Result<&Resolved, PipelineError> {
-        self.inputs.get(role).ok_or_else(|| PipelineError::Input(format!("{} needs its input '{role}'", self.stage)))
+    fn input(&self, role: &str) -> Result<&Resolved, DagError> {
+        self.inputs.get(role).ok_or_else(|| DagError::Input(format!("{} needs its input '{role}'", self.stage)))
     }
 
-    pub fn artifact(&self, role: &str) -> Result<&Artifact, PipelineError> {
+    pub fn artifact(&self, role: &str) -> Result<&Artifact, DagError> {
         match self.inputs.get(role) {
             Some(Resolved::Artifact(a)) => Ok(a),
-            _ => Err(PipelineError::Input(format!("{} needs its input '{role}'", self.stage))),
+            _ => Err(DagError::Input(format!("{} needs its input '{role}'", self.stage))),
         }
     }
 
-    pub fn source(&self, role: &str) -> Result<&Arc<SourceTree>, PipelineError> {
+    pub fn source(&self, role: &str) -> Result<&Arc<SourceTree>, DagError> {
         match self.inputs.get(role) {
             Some(Resolved::Source(t)) => Ok(t),
-            _ => Err(PipelineError::Input(format!("{} needs its source '{role}'", self.stage))),
+            _ => Err(DagError::Input(format!("{} needs its source '{role}'", self.stage))),
         }
     }
 
     /// The folder behind input `role`: an artifact's folder, or a source's root (a model folder given as a
     /// source). Model stages load from it.
-    pub fn dir(&self, role: &str) -> Result<std::path::PathBuf, PipelineError> {
+    pub fn dir(&self, role: &str) -> Result<std::path::PathBuf, DagError> {
         Ok(match self.input(role)? {
             Resolved::Artifact(a) => a.dir.clone(),
             Resolved::Source(t) => t.root.clone(),
@@ -61,7 +61,7 @@ impl StageCtx<'_> {
     }
 
     /// The content hash of input `role`, artifact or source: what a row cache keys the input's identity by.
-    pub fn content(&self, role: &str) -> Result<inscl_store::ContentHash, PipelineError> {
+    pub fn content(&self, role: &str) -> Result<inscl_store::ContentHash, DagError> {
         Ok(match self.input(role)? {
             Resolved::Artifact(a) => a.content(),
             Resolved::Source(t) => t.content(),
@@ -80,7 +80,7 @@ impl StageCtx<'_> {
     }
 
     /// Where to write output `name` by streaming (a checkpoint); declare it with `Outputs::staged_file(name)`.
-    pub fn output_path(&self, name: &str) -> Result<std::path::PathBuf, PipelineError> {
+    pub fn output_path(&self, name: &str) -> Result<std::path::PathBuf, DagError> {
         Ok(self.staging.path(name)?)
     }
 
@@ -90,7 +90,7 @@ impl StageCtx<'_> {
         self.staging.dir()
     }
 
-    pub fn scratch_dir(&self) -> Result<std::path::PathBuf, PipelineError> {
+    pub fn scratch_dir(&self) -> Result<std::path::PathBuf, DagError> {
         Ok(self.store.scratch_dir(self.stage, &self.key)?)
     }
 
@@ -109,7 +109,7 @@ impl StageCtx<'_> {
     }
 }
 
-pub type StageFn = Arc<dyn Fn(&StageCtx) -> Result<Outputs, PipelineError> + Send + Sync>;
+pub type StageFn = Arc<dyn Fn(&StageCtx) -> Result<Outputs, StageError> + Send + Sync>;
 
 /// One stage instance: a pure function of its inputs and params.
 #[derive(Clone)]

@@ -1,4 +1,4 @@
-use crate::error::PipelineError;
+use crate::error::DagError;
 use crate::graph::Graph;
 use inscl_store::{Artifact, RunRecordEntry, Store};
 use std::collections::BTreeSet;
@@ -73,7 +73,7 @@ fn why_stale(prev: &RunRecordEntry, version: &str, params: &serde_json::Value, i
 }
 
 /// Each stage instance as cached, missing or stale, and why. Reads only; builds nothing.
-pub fn status(store: &Store, pipeline: &str, graph: &Graph) -> Result<Vec<StatusLine>, PipelineError> {
+pub fn status(store: &Store, pipeline: &str, graph: &Graph) -> Result<Vec<StatusLine>, DagError> {
     let record = store.load_run_record(pipeline)?.unwrap_or_default();
     let mut built: Vec<Option<Artifact>> = vec![None; graph.nodes.len()];
     let mut lines = Vec::new();

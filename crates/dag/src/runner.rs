@@ -1,4 +1,4 @@
-use crate::error::PipelineError;
+use crate::error::{DagError, StageError};
 use crate::graph::{Graph, NodeInput, Resolved, StageCtx};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use inscl_store::{Artifact, BuildOutcome, RunRecord, RunRecordEntry, Spec, Store};
@@ -19,7 +19,7 @@ pub struct RunOptions {
     pub progress: bool,
     /// With `only`: run just the instances whose id has every one of these segments (an order, a method).
     pub filter: Vec<String>,
-    /// Stage instances to run at once (see [`default_jobs`]); 0 or 1 runs them one by one.
+    /// Stage instances to run at once; 0 or 1 runs them one by one.
     pub jobs: usize,
 }
 
@@ -90,7 +90,7 @@ struct Shared {
     state: Vec<u8>,
     reports: Vec<Option<NodeReport>>,
     record: RunRecord,
-    error: Option<PipelineError>,
+    error: Option<DagError>,
     last_saved: Instant,
 }
 
@@ -127,7 +127,7 @@ fn entry(node: &crate::graph::Node, spec: &Spec, a: &Artifact) -> RunRecordEntry
     }
 }
 
-fn plan(store: &Store, graph: &Graph, i: usize, built: &[Option<Artifact>], opts: &RunOptions) -> Result<Plan, PipelineError> {
+fn plan(store: &Store, graph: &Graph, i: usize, built: &[Option<Artifact>], opts: &RunOptions) -> Result<Plan, DagError> {
     let node = &graph.nodes[i];
     let selected = selected(node, opts);
     let spec = match graph.spec(i, built) {
@@ -137,7 +137,7 @@ fn plan(store: &Store, graph: &Graph, i: usize, built: &[Option<Artifact>], opts
             return Ok(Plan::Done(None, report(node, None, outcome, None, 0.0), None));
         }
         Err(missing) => {
-            return Err(PipelineError::Input(format!(
+            return Err(DagError::Input(format!(
                 "{} needs {missing}, which is not in the store; run without --only first",
                 node.id
             )));
@@ -171,10 +171,10 @@ fn build(
     (cached, force): (bool, bool),
     multi: &MultiProgress,
     show: bool,
-) -> Result<(Artifact, NodeReport, RunRecordEntry), PipelineError> {
+) -> Result<(Artifact, NodeReport, RunRecordEntry), StageError> {
     let started = Instant::now();
     let key = spec.key();
-    let (a, o) = store.build_with(spec, force, |staging| {
+    let (a, o) = store.build_with::<StageError>(spec, force, |staging| {
         let ctx = StageCtx { inputs, store, stage: node.stage, key: key.hex(), progress: multi, show_progress: show, staging };
         (node.run)(&ctx)
     })?;
@@ -191,35 +191,14 @@ fn build(
     Ok((a, r, e))
 }
 
-/// Splits the cores between the stage instances that run at once: libtorch's intra-op threads of concurrent
-/// stages otherwise oversubscribe the cores, which made CPU training ~10x slower on 2 cores. The tiny model's
-/// ops are too small to gain from more than one thread anyway. `INSCL_CPU_THREADS` overrides it.
-fn set_cpu_threads(jobs: usize) {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let threads = std::env::var("INSCL_CPU_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or((cores / jobs).max(1));
-    tch::set_num_threads(threads as i32);
-}
-
-/// How many stage instances run at once by default: one per core on CPU, where each uses one intra-op thread;
-/// one when CUDA is present, where a stage already fills the device. `INSCL_JOBS` overrides it.
-pub fn default_jobs() -> usize {
-    if let Some(n) = std::env::var("INSCL_JOBS").ok().and_then(|v| v.parse::<usize>().ok()) {
-        return n.max(1);
-    }
-    if tch::Cuda::is_available() {
-        return 1;
-    }
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
 /// Runs every instance of `graph` that the store lacks and records the run under `pipeline`, so that `status`
 /// can explain staleness and `gc` knows what is live. Up to `opts.jobs` instances whose inputs are ready run at
 /// once, lowest graph index first; the summary lists them in graph order whatever order they finished in.
-pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> Result<RunSummary, PipelineError> {
+pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> Result<RunSummary, DagError> {
     let stages = graph.stages();
     for s in opts.only.iter().flat_map(|o| o.split(',')).chain(opts.force.iter().map(String::as_str)) {
         if !stages.contains(&s) {
-            return Err(PipelineError::UnknownStage(s.to_string(), stages.join(", ")));
+            return Err(DagError::UnknownStage(s.to_string(), stages.join(", ")));
         }
     }
     let n = graph.nodes.len();
@@ -247,7 +226,6 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> R
     });
     let wake = Condvar::new();
     let jobs = if opts.dry_run { 1 } else { opts.jobs.max(1) };
-    set_cpu_threads(jobs);
     let worker = || {
         let mut guard = shared.lock().expect("scheduler lock");
         loop {
@@ -269,7 +247,7 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> R
                     drop(guard);
                     // The instance is attached here, once, whatever the stage's error was.
                     let result = build(store, node, &spec, &inputs, (cached, force), &multi, show)
-                        .map_err(|e| PipelineError::Stage { instance: node.id.clone(), source: Box::new(e) });
+                        .map_err(|source| DagError::Stage { instance: node.id.clone(), source });
                     guard = shared.lock().expect("scheduler lock");
                     result.map(|(a, r, e)| (Some(a), r, Some(e)))
                 }

@@ -1,0 +1,17 @@
+/// What a stage function may fail with: its own crate's error, kept whole as the source.
+pub type StageError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DagError {
+    #[error(transparent)]
+    Store(#[from] inscl_store::StoreError),
+    /// A stage instance failed: `instance` is its id (`finetune/curriculum/inscl/7`). The runner attaches it
+    /// once, whatever the stage's error was.
+    #[error("{instance}: {source}")]
+    Stage { instance: String, source: StageError },
+    /// An input a stage needs is not wired, or not built yet.
+    #[error("{0}")]
+    Input(String),
+    #[error("no stage named '{0}' in this pipeline (stages: {1})")]
+    UnknownStage(String, String),
+}
