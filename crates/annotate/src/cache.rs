@@ -47,43 +47,8 @@ pub fn cache_key(tagger_config: &Value, instruction_text: &str) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
-/// Compact JSON with object keys sorted at every level, independent of serde_json's `preserve_order`
-/// feature (which another crate of the workspace could switch on).
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
-}
-
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
+/// The one canonical JSON of the workspace (the store's): compact, object keys sorted at every level.
+pub use inscl_store::canonical_json;
 
 #[cfg(test)]
 mod tests {

@@ -75,6 +75,16 @@ impl<'de> Deserialize<'de> for ContentHash {
     }
 }
 
+/// The key of a row-cache entry: blake3 over the canonical JSON of a typed value (the same canonical form as
+/// a stage's params in [`crate::Spec::key`]), so that every cache keys what decides it the same way.
+pub fn key_of<T: serde::Serialize + ?Sized>(value: &T) -> ContentHash {
+    let json = serde_json::to_value(value).expect("a row key serialises to JSON");
+    let mut h = blake3::Hasher::new();
+    h.update(b"inscl-row-key-v1\0");
+    h.update(canonical_json(&json).as_bytes());
+    ContentHash::from(h.finalize())
+}
+
 /// JSON with object keys sorted (serde_json's default map is a BTreeMap) and no whitespace, so equal params
 /// always hash equally whatever order a TOML file or a struct listed them in.
 pub fn canonical_json(value: &serde_json::Value) -> String {

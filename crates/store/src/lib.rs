@@ -26,7 +26,7 @@ mod store;
 mod table;
 
 pub use error::StoreError;
-pub use hash::{ContentHash, canonical_json, hash_file_streaming};
+pub use hash::{ContentHash, canonical_json, hash_file_streaming, key_of};
 pub use hashcache::{CacheStats, HashCache};
 pub use manifest::{InputRef, Manifest, OutputEntry, OutputKind};
 pub use rows::RowCache;

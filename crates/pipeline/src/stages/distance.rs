@@ -95,7 +95,7 @@ fn run(ctx: &StageCtx, uniform: bool, solver_name: SolverName, reg: f64) -> Resu
     let (mut computed, mut reused) = (0usize, 0usize);
     for (a, b) in pairs {
         let (pa, pb) = (&cats[names[a]], &cats[names[b]]);
-        let key = blake3::hash(format!("w-pair-v1|{solver:?}|{}|{}", pa.hash, pb.hash).as_bytes()).to_hex().to_string();
+        let key = inscl_store::key_of(&("w-pair", format!("{solver:?}"), &pa.hash, &pb.hash)).hex();
         let w = match cache.get(&key)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()) {
             Some(bytes) => {
                 reused += 1;

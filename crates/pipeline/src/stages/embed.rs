@@ -35,11 +35,7 @@ struct StoreVectorCache {
 
 impl StoreVectorCache {
     fn key(&self, text: &str) -> String {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(self.encoder.as_bytes());
-        hasher.update(&[0]);
-        hasher.update(text.as_bytes());
-        hasher.finalize().to_hex().to_string()
+        inscl_store::key_of(&(self.encoder.as_str(), text)).hex()
     }
 }
 
