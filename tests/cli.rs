@@ -229,3 +229,35 @@ fn dry_run_refuses_bad_values_naming_file_section_and_key() {
     }
     assert!(!store.join("ingest").exists());
 }
+
+/// The libraries an ELF binary asks the loader for (`readelf -d`, from the binutils every Rust link needs).
+fn needed(binary: &Path) -> Vec<String> {
+    let out = std::process::Command::new("readelf").arg("-d").arg(binary).output().expect("readelf (binutils) runs");
+    assert!(out.status.success(), "readelf -d {}: {}", binary.display(), text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1).map(|s| s.trim_end_matches(']').to_string()))
+        .collect()
+}
+
+/// `inscl` plans without libtorch, so `status` and `--dry-run` do not pay for loading it; `inscl-exec`, which
+/// it hands the computing commands to, links libtorch and its CUDA backend.
+#[test]
+fn the_planner_binary_does_not_link_libtorch_and_the_executor_does() {
+    let planner = PathBuf::from(env!("CARGO_BIN_EXE_inscl"));
+    let exec = PathBuf::from(env!("CARGO_BIN_EXE_inscl-exec"));
+    let (p, e) = (needed(&planner), needed(&exec));
+    assert!(!p.is_empty() && p.iter().all(|l| !l.contains("torch") && !l.contains("c10")), "inscl needs {p:?}");
+    assert!(e.iter().any(|l| l.starts_with("libtorch_cpu")), "inscl-exec needs {e:?}");
+    assert!(e.iter().any(|l| l.starts_with("libtorch_cuda")) || !torch_has_cuda(), "inscl-exec needs {e:?}");
+}
+
+/// Whether the torch the build linked ships a CUDA backend (the PyPI wheels for Linux do).
+fn torch_has_cuda() -> bool {
+    let python = repo_root().join(".venv/bin/python");
+    std::process::Command::new(python)
+        .args(["-c", "import torch, os; print(os.path.exists(os.path.join(os.path.dirname(torch.__file__), 'lib', 'libtorch_cuda.so')))"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "True")
+}

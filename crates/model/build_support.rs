@@ -5,9 +5,17 @@
 // `--no-as-needed -ltorch_cuda` keeps the CUDA backend linked although no symbol of it is referenced
 // directly (otherwise `tch::Cuda::is_available()` reports false on GPU machines).
 
-/// Emits rpath and CUDA link arguments for the libtorch found in the active Python's `torch` package.
+/// Emits rpath and CUDA link arguments for the libtorch found in the active Python's `torch` package, for every
+/// binary and test of the crate.
 #[allow(dead_code)]
 pub fn emit_torch_link_args() {
+    emit_torch_link_args_for("");
+}
+
+/// As [`emit_torch_link_args`], for the targets `which` selects: `""` (all), `"-bin=NAME"`, `"-tests"`, ...
+/// (the suffixes of cargo's `rustc-link-arg`).
+#[allow(dead_code)]
+pub fn emit_torch_link_args_for(which: &str) {
     println!("cargo:rerun-if-env-changed=LIBTORCH_USE_PYTORCH");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=PATH");
@@ -37,12 +45,12 @@ pub fn emit_torch_link_args() {
     }
     let dir_text = dir.display();
     println!("cargo:rustc-link-search=native={dir_text}");
-    println!("cargo:rustc-link-arg=-Wl,-rpath,{dir_text}");
+    println!("cargo:rustc-link-arg{which}=-Wl,-rpath,{dir_text}");
     if dir.join("libtorch_cuda.so").exists() {
-        println!("cargo:rustc-link-arg=-L{dir_text}");
-        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
-        println!("cargo:rustc-link-arg=-ltorch_cuda");
-        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+        println!("cargo:rustc-link-arg{which}=-L{dir_text}");
+        println!("cargo:rustc-link-arg{which}=-Wl,--no-as-needed");
+        println!("cargo:rustc-link-arg{which}=-ltorch_cuda");
+        println!("cargo:rustc-link-arg{which}=-Wl,--as-needed");
     }
 }
 

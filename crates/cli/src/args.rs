@@ -141,6 +141,25 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command computes stage instances or loads a model, so needs `inscl-exec` (libtorch).
+    pub fn computes(&self) -> bool {
+        match self {
+            Command::Run { dry_run, .. } => !dry_run,
+            Command::Report { .. } | Command::Encode { .. } | Command::Generate { .. } | Command::Ingest(_) => true,
+            Command::ConvertGguf { .. }
+            | Command::Dbscan { .. }
+            | Command::Rouge { .. }
+            | Command::Status { .. }
+            | Command::Show { .. }
+            | Command::Verify
+            | Command::Gc { .. }
+            | Command::Emd { .. }
+            | Command::Synth { .. } => false,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum IngestCommand {
     /// A folder in natural-instructions format (tasks/*.json, splits/default/*_tasks.txt).

@@ -1,19 +1,47 @@
 use crate::args::{Cli, Command, IngestCommand};
 use crate::error::CliError;
+use inscl_dag::DagError;
 use inscl_data::{CategoryMapping, IngestParams};
-use inscl_pipeline::{Graph, InstanceState, Pipeline, RunOptions, build_graph, ingest_node};
+use inscl_pipeline::{Graph, InstanceState, Pipeline, RunOptions, RunSummary, build_graph, ingest_node};
 use inscl_store::Store;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 mod emd;
 mod show;
 mod tools;
 
-pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
+/// What the binary that links libtorch (`inscl-exec`) adds to the commands: computing stage instances, and
+/// the tools that load a model.
+pub trait Linked {
+    fn run(&self, store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> Result<RunSummary, DagError>;
+    fn encode(&self, encoder: &str, model: Option<PathBuf>, device: &str, texts: &[String]) -> Result<i32, CliError>;
+    fn generate(&self, model: &Path, chat: bool, max_new_tokens: usize, device: &str, prompt: &str) -> Result<i32, CliError>;
+}
+
+/// Runs `cli`'s command. Without `linked` (the planner binary), the commands that compute refuse; `main`
+/// hands them to `inscl-exec` before they get here.
+pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> {
     let store = || Store::open(&cli.store);
+    let needs = |what: &str| linked.ok_or_else(|| CliError::NeedsExec(what.to_string()));
+    // A dry run computes nothing, so the planner serves it without libtorch.
+    let plan_only = |s: &Store, name: &str, g: &Graph, o: &RunOptions| {
+        let refuse = |node: &inscl_dag::Node, _: &inscl_dag::StageCtx| -> Result<inscl_store::Outputs, inscl_dag::StageError> {
+            Err(format!("{}: a dry run computes nothing", node.id).into())
+        };
+        inscl_dag::run(s, name, g, o, &refuse)
+    };
+    let runner = |dry_run: bool| -> Result<Box<Runner<'_>>, CliError> {
+        Ok(match (dry_run, linked) {
+            (_, Some(l)) => Box::new(move |s, n, g, o| l.run(s, n, g, o)),
+            (true, None) => Box::new(plan_only),
+            (false, None) => return Err(CliError::NeedsExec("run".into())),
+        })
+    };
     match cli.command {
         Command::Run { pipeline, only, force, dry_run, order, method, jobs } => {
+            let run = runner(dry_run)?;
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
             let p = Pipeline::load(&pipeline)?;
             let graph = build_graph(&p, &store()?)?;
@@ -22,15 +50,16 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
             }
             let filter = order.into_iter().chain(method).collect();
             let progress = std::io::stderr().is_terminal();
-            run_graph(&store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress, filter, jobs })?;
+            run_graph(&*run, &store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress, filter, jobs })?;
             Ok(0)
         }
         Command::Report { pipeline, out, jobs } => {
+            let run = runner(false)?;
             let p = Pipeline::load(&pipeline)?;
             let graph = build_graph(&p, &store()?)?;
             let progress = std::io::stderr().is_terminal();
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
-            let summary = run_graph(&store()?, &p.name, &graph, RunOptions { progress, jobs, ..Default::default() })?;
+            let summary = run_graph(&*run, &store()?, &p.name, &graph, RunOptions { progress, jobs, ..Default::default() })?;
             let Some(report) = summary.nodes.iter().find(|n| n.stage == "report") else {
                 return Err(CliError::Usage(format!("{}: no report (the pipeline has no orders or methods)", pipeline.display())));
             };
@@ -47,9 +76,9 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
             println!("{}", dir.join("report.md").display());
             Ok(0)
         }
-        Command::Encode { encoder, model, device, texts } => tools::encode(&encoder, model, &device, &texts),
+        Command::Encode { encoder, model, device, texts } => needs("encode")?.encode(&encoder, model, &device, &texts),
         Command::Generate { model, chat, max_new_tokens, device, prompt } => {
-            tools::generate(&model, chat, max_new_tokens, &device, &prompt)
+            needs("generate")?.generate(&model, chat, max_new_tokens, &device, &prompt)
         }
         Command::ConvertGguf { file, out_dir, dtype } => tools::convert_gguf(&file, &out_dir, &dtype),
         Command::Dbscan { input, eps, min_samples } => tools::dbscan(&input, eps, min_samples),
@@ -92,12 +121,13 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Ingest(IngestCommand::Superni { dir, mapping, test_fraction, seed, max_per_task }) => {
+            let run = runner(false)?;
             let text = std::fs::read_to_string(&mapping).map_err(|source| CliError::Io { path: mapping.clone(), source })?;
             let mapping = CategoryMapping::from_toml(&mapping.display().to_string(), &text)?;
             let params = IngestParams { test_fraction, seed, max_per_task };
             let mut graph = Graph::default();
             graph.push(ingest_node(&dir, &mapping, &params, &store()?.hash_cache())?);
-            let summary = run_graph(&store()?, "ingest", &graph, RunOptions { progress: false, ..Default::default() })?;
+            let summary = run_graph(&*run, &store()?, "ingest", &graph, RunOptions { progress: false, ..Default::default() })?;
             for (name, path) in &summary.nodes[0].outputs {
                 println!("{name}\t{}", path.display());
             }
@@ -133,10 +163,12 @@ pub fn dispatch(cli: Cli) -> Result<i32, CliError> {
     }
 }
 
+type Runner<'a> = dyn Fn(&Store, &str, &Graph, &RunOptions) -> Result<RunSummary, DagError> + 'a;
+
 /// Runs a graph and prints one line per stage instance, then whether anything was built.
-fn run_graph(store: &Store, name: &str, graph: &Graph, opts: RunOptions) -> Result<inscl_pipeline::RunSummary, CliError> {
+fn run_graph(run: &Runner, store: &Store, name: &str, graph: &Graph, opts: RunOptions) -> Result<RunSummary, CliError> {
     let started = Instant::now();
-    let summary = inscl_pipeline::run(store, name, graph, &opts)?;
+    let summary = run(store, name, graph, &opts)?;
     for n in &summary.nodes {
         let key = n.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
         eprintln!("{:<32} {key}  {:<9} {:.2}s", n.id, n.outcome.describe(), n.wall_s);

@@ -1,28 +1,23 @@
-//! `inscl`: the command line of the InsCL toolkit. It runs pipelines stage by stage through the content-keyed
-//! artifact store, explains what is cached or stale, and inspects artifacts. Every error of every crate is
-//! rendered here, once.
-
-mod args;
-mod commands;
-mod error;
+//! The `inscl` planner binary: every command that plans or inspects runs here, without libtorch; a command
+//! that computes is handed, with the same arguments, to `inscl-exec` next to this binary.
 
 use clap::Parser;
+use inscl::args::Cli;
+use inscl::{CliError, finish};
 
 fn main() {
-    let cli = args::Cli::parse();
-    match commands::dispatch(cli) {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                let text = s.to_string();
-                if !e.to_string().contains(&text) {
-                    eprintln!("  caused by: {text}");
-                }
-                source = s.source();
-            }
-            std::process::exit(2);
-        }
+    let cli = Cli::parse();
+    if cli.command.computes() {
+        finish(Err(exec_linked()));
     }
+    finish(inscl::commands::dispatch(cli, None));
+}
+
+/// Replaces this process by `inscl-exec` with the same arguments; returns only if that fails.
+fn exec_linked() -> CliError {
+    use std::os::unix::process::CommandExt;
+    let here = std::env::current_exe().unwrap_or_else(|_| "inscl".into());
+    let path = here.with_file_name("inscl-exec");
+    let source = std::process::Command::new(&path).arg0("inscl").args(std::env::args_os().skip(1)).exec();
+    CliError::Exec { path, source }
 }

@@ -109,7 +109,10 @@ impl StageCtx<'_> {
     }
 }
 
-pub type StageFn = Arc<dyn Fn(&StageCtx) -> Result<Outputs, StageError> + Send + Sync>;
+/// A node's stage as the crate that built the graph typed it (a [`crate::Stage`] value: params and runtime
+/// knobs). The graph only hashes it; an [`Executor`] downcasts it to run it, so that code which only plans
+/// (`status`, `--dry-run`) never links what computes the stages (libtorch).
+pub type StageValue = Arc<dyn std::any::Any + Send + Sync>;
 
 /// One stage instance: a pure function of its inputs and params.
 #[derive(Clone)]
@@ -120,7 +123,26 @@ pub struct Node {
     pub version: &'static str,
     pub params: serde_json::Value,
     pub inputs: Vec<(String, NodeInput)>,
-    pub run: StageFn,
+    pub value: StageValue,
+}
+
+impl Node {
+    /// The node's stage value as type `S`, if it is one.
+    pub fn stage_as<S: 'static>(&self) -> Option<&S> {
+        self.value.downcast_ref::<S>()
+    }
+}
+
+/// What computes a node's outputs: the one list from stage to code, kept in the binary that links the stages'
+/// dependencies. The runner calls it for each instance the store lacks.
+pub trait Executor: Sync {
+    fn run(&self, node: &Node, ctx: &StageCtx) -> Result<Outputs, StageError>;
+}
+
+impl<F: Fn(&Node, &StageCtx) -> Result<Outputs, StageError> + Sync> Executor for F {
+    fn run(&self, node: &Node, ctx: &StageCtx) -> Result<Outputs, StageError> {
+        self(node, ctx)
+    }
 }
 
 /// Nodes in topological order: a node's inputs always come before it.

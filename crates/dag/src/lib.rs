@@ -11,7 +11,7 @@ mod stage;
 mod status;
 
 pub use error::{DagError, StageError};
-pub use graph::{Graph, Node, NodeInput, Resolved, StageCtx, StageFn};
+pub use graph::{Executor, Graph, Node, NodeInput, Resolved, StageCtx, StageValue};
 pub use runner::{NodeReport, Outcome, RunOptions, RunSummary, run};
 pub use stage::{Stage, add, node_of};
 pub use status::{InstanceState, StatusLine, status};

@@ -1,5 +1,5 @@
 use crate::error::{DagError, StageError};
-use crate::graph::{Graph, NodeInput, Resolved, StageCtx};
+use crate::graph::{Executor, Graph, NodeInput, Resolved, StageCtx};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use inscl_store::{Artifact, BuildOutcome, RunRecord, RunRecordEntry, Spec, Store};
 use std::collections::BTreeMap;
@@ -171,12 +171,13 @@ fn build(
     (cached, force): (bool, bool),
     multi: &MultiProgress,
     show: bool,
+    exec: &dyn Executor,
 ) -> Result<(Artifact, NodeReport, RunRecordEntry), StageError> {
     let started = Instant::now();
     let key = spec.key();
     let (a, o) = store.build_with::<StageError>(spec, force, |staging| {
         let ctx = StageCtx { inputs, store, stage: node.stage, key: key.hex(), progress: multi, show_progress: show, staging };
-        (node.run)(&ctx)
+        exec.run(node, &ctx)
     })?;
     store.remove_scratch_dir(node.stage, &key.hex())?;
     let outcome = match o {
@@ -194,7 +195,8 @@ fn build(
 /// Runs every instance of `graph` that the store lacks and records the run under `pipeline`, so that `status`
 /// can explain staleness and `gc` knows what is live. Up to `opts.jobs` instances whose inputs are ready run at
 /// once, lowest graph index first; the summary lists them in graph order whatever order they finished in.
-pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> Result<RunSummary, DagError> {
+/// `exec` computes each instance to build.
+pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions, exec: &dyn Executor) -> Result<RunSummary, DagError> {
     let stages = graph.stages();
     for s in opts.only.iter().flat_map(|o| o.split(',')).chain(opts.force.iter().map(String::as_str)) {
         if !stages.contains(&s) {
@@ -246,7 +248,7 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> R
                 Ok(Plan::Build { spec, inputs, cached, force }) => {
                     drop(guard);
                     // The instance is attached here, once, whatever the stage's error was.
-                    let result = build(store, node, &spec, &inputs, (cached, force), &multi, show)
+                    let result = build(store, node, &spec, &inputs, (cached, force), &multi, show, exec)
                         .map_err(|source| DagError::Stage { instance: node.id.clone(), source });
                     guard = shared.lock().expect("scheduler lock");
                     result.map(|(a, r, e)| (Some(a), r, Some(e)))

@@ -27,20 +27,30 @@ impl DeviceChoice {
         }
     }
 
-    /// The kind this choice runs on here: `auto` asks libtorch.
+    /// The kind this choice runs on here: `auto` is CUDA when the machine shows a GPU ([`cuda_present`]).
+    /// Planning does not load libtorch (so `status` stays fast); the executor checks that libtorch agrees and
+    /// refuses to compute an instance in another precision than its key says.
     pub fn kind(self) -> DeviceKind {
         match self {
             DeviceChoice::Cpu => DeviceKind::Cpu,
             DeviceChoice::Cuda(_) => DeviceKind::Cuda,
-            DeviceChoice::Auto if tch::Cuda::is_available() => DeviceKind::Cuda,
+            DeviceChoice::Auto if cuda_present() => DeviceKind::Cuda,
             DeviceChoice::Auto => DeviceKind::Cpu,
         }
     }
+}
 
-    /// The libtorch device; a CUDA index libtorch does not see is an error naming it.
-    pub fn device(self) -> Result<tch::Device, inscl_model::ModelError> {
-        inscl_model::device::parse_device(&self.to_string())
+/// Whether this machine shows a CUDA GPU to this process: the NVIDIA driver lists one, and
+/// `CUDA_VISIBLE_DEVICES` does not hide them all. What libtorch's `cuda::is_available` would say on a machine
+/// whose driver works, without loading libtorch.
+pub fn cuda_present() -> bool {
+    if let Ok(v) = std::env::var("CUDA_VISIBLE_DEVICES") {
+        let v = v.trim();
+        if v.is_empty() || v.starts_with('-') {
+            return false;
+        }
     }
+    std::fs::read_dir("/proc/driver/nvidia/gpus").is_ok_and(|mut d| d.next().is_some())
 }
 
 impl std::fmt::Display for DeviceChoice {

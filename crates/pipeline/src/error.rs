@@ -16,13 +16,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Data(#[from] inscl_data::DataError),
     #[error(transparent)]
-    Model(#[from] inscl_model::ModelError),
-    #[error(transparent)]
-    Finetune(#[from] inscl_finetune::FinetuneError),
-    #[error(transparent)]
     Annotate(#[from] inscl_annotate::AnnotateError),
-    #[error(transparent)]
-    Embed(#[from] inscl_embed::EmbedError),
     #[error("W({a}, {b}): {source}")]
     Pair { a: String, b: String, source: inscl_distance::DistanceError },
     #[error(transparent)]
@@ -44,6 +38,4 @@ pub enum PipelineError {
     Empty(String),
     #[error("{path}: {source}")]
     Convert { path: PathBuf, source: inscl_gguf::GgufError },
-    #[error("tokenizer: {source}")]
-    Tokenizer { source: Box<dyn std::error::Error + Send + Sync> },
 }

@@ -88,7 +88,8 @@ impl ReplayMethod {
 }
 
 /// The instance weights W is computed under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Weights {
     /// Each instruction weighted by its share of the category's instances (the paper).
     Real,

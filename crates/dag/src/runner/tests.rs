@@ -6,6 +6,17 @@ use inscl_store::{Outputs, SourceTree};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// The test graph's stage values are the functions themselves.
+type TestFn = Box<dyn Fn(&StageCtx) -> Result<Outputs, crate::StageError> + Send + Sync>;
+
+fn exec(node: &Node, ctx: &StageCtx) -> Result<Outputs, crate::StageError> {
+    (node.stage_as::<TestFn>().expect("a test function"))(ctx)
+}
+
+fn run(store: &Store, pipeline: &str, g: &Graph, opts: &RunOptions) -> Result<RunSummary, DagError> {
+    super::run(store, pipeline, g, opts, &exec)
+}
+
 fn ints(v: Vec<i64>) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
     RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(v))]).unwrap()
@@ -23,11 +34,11 @@ fn graph(scale: i64, cap: i64, calls: Arc<AtomicUsize>) -> Graph {
         version: "1",
         params: serde_json::json!({"scale": scale, "cap": cap}),
         inputs: vec![("source".into(), NodeInput::Source(tree))],
-        run: Arc::new(move |ctx| {
+        value: Arc::new(Box::new(move |ctx: &StageCtx| {
             c1.fetch_add(1, Ordering::SeqCst);
             let Some(Resolved::Source(t)) = ctx.inputs.get("source") else { panic!("no source") };
             Ok(Outputs::default().table("t", ints(vec![(t.files.len() as i64 * scale).min(cap)])))
-        }),
+        }) as TestFn),
     });
     let c2 = calls;
     g.push(Node {
@@ -36,13 +47,13 @@ fn graph(scale: i64, cap: i64, calls: Arc<AtomicUsize>) -> Graph {
         version: "1",
         params: serde_json::json!({}),
         inputs: vec![("a".into(), NodeInput::Node(a))],
-        run: Arc::new(move |ctx| {
+        value: Arc::new(Box::new(move |ctx: &StageCtx| {
             c2.fetch_add(100, Ordering::SeqCst);
             let Some(Resolved::Artifact(a)) = ctx.inputs.get("a") else { panic!("no a") };
             let t = a.table("t")?;
             let v = t.column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0);
             Ok(Outputs::default().table("t", ints(vec![v + 1])))
-        }),
+        }) as TestFn),
     });
     g
 }

@@ -3,7 +3,7 @@
 //! weights, so adding a category computes only the new pairs.
 
 use super::PipelineCtx;
-use inscl_dag::{Stage, add};
+use inscl_dag::add;
 use crate::sections::SolverName;
 use inscl_sample::Weights;
 use crate::error::PipelineError;
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 const VERSION: &str = "1";
 
 /// One category's points: its instructions' embeddings and their masses.
-struct CategoryPoints {
+pub struct CategoryPoints {
     data: Vec<f32>,
     weights: Vec<f64>,
     dim: usize,
@@ -48,45 +48,40 @@ fn by_category(ctx: &StageCtx, uniform: bool) -> Result<BTreeMap<String, Categor
     Ok(out)
 }
 
-/// The solver a `[distance]` section names.
-pub fn solver_of(name: SolverName, reg: f64) -> Solver {
-    match name {
-        SolverName::Sinkhorn => Solver::Sinkhorn { reg, max_iter: 100_000, tol: 1e-9 },
-        SolverName::Exact => Solver::Exact,
-    }
+/// The solver a distance key names: the regularisation is part of the key exactly when the solver uses it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "solver", rename_all = "lowercase")]
+pub enum SolverKey {
+    Exact,
+    Sinkhorn { reg: f64 },
 }
 
 /// W between every pair of categories under one weights mode. `reg` is only part of the key for Sinkhorn.
 #[derive(serde::Serialize)]
-struct DistanceParams {
-    weights: &'static str,
-    solver: SolverName,
-    reg: Option<f64>,
+pub struct DistanceParams {
+    pub weights: Weights,
+    #[serde(flatten)]
+    pub solver: SolverKey,
 }
 
-struct Distance {
-    params: DistanceParams,
-    uniform: bool,
+pub struct Distance {
+    pub params: DistanceParams,
 }
 
-impl Stage for Distance {
-    const NAME: &'static str = "distance";
-    const VERSION: &'static str = VERSION;
-    type Params = DistanceParams;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(Distance, "distance", VERSION, DistanceParams);
 
-    fn params(&self) -> &DistanceParams {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
-        run(ctx, self.uniform, self.params.solver, self.params.reg.unwrap_or(0.0))
+impl Distance {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        run(ctx, self.params.weights, self.params.solver)
     }
 }
 
-fn run(ctx: &StageCtx, uniform: bool, solver_name: SolverName, reg: f64) -> Result<Outputs, PipelineError> {
-    let cats = by_category(ctx, uniform)?;
-    let solver = solver_of(solver_name, reg);
+fn run(ctx: &StageCtx, weights: Weights, solver_key: SolverKey) -> Result<Outputs, PipelineError> {
+    let cats = by_category(ctx, weights == Weights::Uniform)?;
+    let solver = match solver_key {
+        SolverKey::Exact => Solver::Exact,
+        SolverKey::Sinkhorn { reg } => Solver::Sinkhorn { reg, max_iter: 100_000, tol: 1e-9 },
+    };
     let cache = ctx.store.rows("distance-pairs")?;
     let names: Vec<&String> = cats.keys().collect();
     let pairs: Vec<(usize, usize)> = (0..names.len()).flat_map(|a| (a + 1..names.len()).map(move |b| (a, b))).collect();
@@ -121,10 +116,10 @@ fn run(ctx: &StageCtx, uniform: bool, solver_name: SolverName, reg: f64) -> Resu
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let (weights, solver_label) = (if uniform { "uniform" } else { "real" }, match solver_name {
-        SolverName::Sinkhorn => "sinkhorn-log",
-        SolverName::Exact => "exact-emd",
-    });
+    let solver_label = match solver_key {
+        SolverKey::Sinkhorn { .. } => "sinkhorn-log",
+        SolverKey::Exact => "exact-emd",
+    };
     let table: Vec<DistanceRow> = (0..ws.len())
         .map(|i| DistanceRow {
             category_a: ca[i].clone(),
@@ -132,7 +127,7 @@ fn run(ctx: &StageCtx, uniform: bool, solver_name: SolverName, reg: f64) -> Resu
             w: ws[i],
             n_a: na[i],
             n_b: nb[i],
-            weights: weights.into(),
+            weights: weights.name().into(),
             solver: solver_label.into(),
         })
         .collect();
@@ -142,9 +137,11 @@ fn run(ctx: &StageCtx, uniform: bool, solver_name: SolverName, reg: f64) -> Resu
 /// The distance node for one weights mode.
 pub fn push(g: &mut Graph, p: &PipelineCtx, embeddings: usize, weights: Weights) -> usize {
     let s = &p.sections.distance;
-    let reg = (s.solver == SolverName::Sinkhorn).then_some(s.sinkhorn_reg);
-    let params = DistanceParams { weights: weights.name(), solver: s.solver, reg };
-    let stage = Distance { params, uniform: weights == Weights::Uniform };
+    let solver = match s.solver {
+        SolverName::Exact => SolverKey::Exact,
+        SolverName::Sinkhorn => SolverKey::Sinkhorn { reg: s.sinkhorn_reg },
+    };
+    let stage = Distance { params: DistanceParams { weights, solver } };
     add(g, format!("distance/{}", weights.name()), stage, vec![("embeddings".into(), NodeInput::Node(embeddings))])
 }
 

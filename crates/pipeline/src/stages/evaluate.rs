@@ -8,7 +8,7 @@
 
 use super::dataset::{definitions, instances};
 use super::PipelineCtx;
-use inscl_dag::{Stage, add};
+use inscl_dag::add;
 use crate::device::{DeviceChoice, LIBTORCH_VERSION, Precision};
 use inscl_sample::ReplayMethod;
 use crate::error::PipelineError;
@@ -25,26 +25,19 @@ const METRICS_VERSION: &str = "2";
 
 /// A category's test split: the test instances, capped at `max_test_per_category` (a fixed pseudo-random subset).
 #[derive(serde::Serialize)]
-struct TestsetParams {
+pub struct TestsetParams {
     category: String,
     max_test_per_category: Option<usize>,
 }
 
-struct Testset {
+pub struct Testset {
     params: TestsetParams,
 }
 
-impl Stage for Testset {
-    const NAME: &'static str = "testset";
-    const VERSION: &'static str = TESTSET_VERSION;
-    type Params = TestsetParams;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(Testset, "testset", TESTSET_VERSION, TestsetParams);
 
-    fn params(&self) -> &TestsetParams {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+impl Testset {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
         let cat = &self.params.category;
         let ingest = ctx.artifact("ingest")?;
         let defs = definitions(ingest)?;
@@ -80,86 +73,21 @@ pub fn push_testset(g: &mut Graph, p: &PipelineCtx, category: &str, ingest: usiz
 /// Greedy answers of one checkpoint on one test set: the decoding limits, the precision the device kind implies
 /// (bf16 weights on CUDA), and the libtorch. The batch size and the device index are runtime knobs.
 #[derive(serde::Serialize)]
-struct EvaluateParams {
-    max_new_tokens: usize,
-    max_prompt_len: usize,
-    precision: Precision,
-    libtorch: &'static str,
+pub struct EvaluateParams {
+    pub max_new_tokens: usize,
+    pub max_prompt_len: usize,
+    pub precision: Precision,
+    pub libtorch: &'static str,
 }
 
-struct Evaluate {
-    params: EvaluateParams,
-    device: DeviceChoice,
-    batch_size: usize,
+/// Decodes and scores a checkpoint on a test set (run by the executor, which links the model crate).
+pub struct Evaluate {
+    pub params: EvaluateParams,
+    pub device: DeviceChoice,
+    pub batch_size: usize,
 }
 
-impl Stage for Evaluate {
-    const NAME: &'static str = "evaluate";
-    const VERSION: &'static str = EVALUATE_VERSION;
-    type Params = EvaluateParams;
-    type Error = PipelineError;
-
-    fn params(&self) -> &EvaluateParams {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
-        run_evaluate(ctx, self)
-    }
-}
-
-fn run_evaluate(ctx: &StageCtx, e: &Evaluate) -> Result<Outputs, PipelineError> {
-    let model_err = PipelineError::Model;
-    let p = &e.params;
-    let device = e.device.device()?;
-    let dir = ctx.dir("model")?;
-    let model = inscl_model::LlamaModel::load(&dir, device).map_err(model_err)?;
-    let test = read::<TestRow>(ctx.artifact("test")?)?;
-    let mut prompts = Vec::with_capacity(test.len());
-    for t in &test {
-        let mut toks = model.encode(&inscl_finetune::examples::format_prompt(&t.definition, &t.input)).map_err(model_err)?;
-        // Keep the end of an over-long prompt, as training does: the input sits right before the answer.
-        if toks.len() > p.max_prompt_len {
-            toks.drain(..toks.len() - p.max_prompt_len);
-        }
-        prompts.push(toks);
-    }
-    let bar = ctx.bar(prompts.len() as u64, "greedy answers");
-    let progress = |n: usize| bar.inc(n as u64);
-    let generated = inscl_model::generate::generate_greedy(&model, &prompts, p.max_new_tokens, e.batch_size, Some(&progress))
-        .map_err(model_err)?;
-    bar.finish_and_clear();
-    let mut preds = Vec::with_capacity(generated.len());
-    for g in &generated {
-        preds.push(model.decode(g).map_err(model_err)?.trim().to_string());
-    }
-    let key = ctx.artifact("model").map(|a| a.key().to_string()).unwrap_or_else(|_| format!("source:{}", dir.display()));
-    let rows: Vec<PredictionRow> = test
-        .iter()
-        .zip(&preds)
-        .map(|(t, pred)| {
-            let s = inscl_evaluate::rouge_l_instance(pred, &t.outputs);
-            let refs: Vec<&str> = t.outputs.iter().map(String::as_str).collect();
-            PredictionRow {
-                checkpoint: key.clone(),
-                category: t.category.clone(),
-                instance_id: t.instance_id.clone(),
-                prediction: pred.clone(),
-                rouge_l_p: s.p,
-                rouge_l_r: s.r,
-                rouge_l_f: s.f,
-                rouge_l_stemmed: inscl_evaluate::rouge_score::rouge_l_stemmed(pred, &refs),
-            }
-        })
-        .collect();
-    let pairs: Vec<(String, Vec<String>)> = preds.iter().cloned().zip(test.iter().map(|t| t.outputs.clone())).collect();
-    let corpus = inscl_evaluate::rouge_l_corpus(&pairs);
-    let stemmed_mean = if rows.is_empty() { 0.0 } else { rows.iter().map(|r| r.rouge_l_stemmed).sum::<f64>() / rows.len() as f64 };
-    Ok(write(Outputs::default(), &rows)?
-        .note("rouge_l", serde_json::json!({ "p": corpus.p, "r": corpus.r, "f": corpus.f }))
-        .note("rouge_l_stemmed", stemmed_mean)
-        .note("device", format!("{device:?}")))
-}
+inscl_dag::impl_stage!(Evaluate, "evaluate", EVALUATE_VERSION, EvaluateParams);
 
 /// Evaluates checkpoint `model` (a finetune node) on test set `testset`.
 pub fn push(g: &mut Graph, p: &PipelineCtx, model: usize, testset: usize) -> usize {
@@ -186,7 +114,7 @@ fn corpus_f100(ctx: &StageCtx, role: &str) -> Result<f64, PipelineError> {
 /// The R matrix of one (order, method) and what the paper derives from it. The cells travel as typed params:
 /// input role → (stage, category), both 0-based, so nothing is parsed back out of a role name.
 #[derive(serde::Serialize)]
-struct MetricsParams {
+pub struct MetricsParams {
     order: String,
     method: ReplayMethod,
     categories: Vec<String>,
@@ -196,21 +124,14 @@ struct MetricsParams {
     upper_bounds: BTreeMap<String, usize>,
 }
 
-struct Metrics {
+pub struct Metrics {
     params: MetricsParams,
 }
 
-impl Stage for Metrics {
-    const NAME: &'static str = "metrics";
-    const VERSION: &'static str = METRICS_VERSION;
-    type Params = MetricsParams;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(Metrics, "metrics", METRICS_VERSION, MetricsParams);
 
-    fn params(&self) -> &MetricsParams {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+impl Metrics {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
         let m = &self.params;
         let n = m.categories.len();
         let mut r = vec![vec![None; n]; n];

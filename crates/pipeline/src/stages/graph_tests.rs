@@ -129,7 +129,7 @@ fn runtime_knobs_stay_out_of_every_key_and_lr_reaches_only_the_trainings() {
     let knobs = "[finetune]\nsave_every_secs = 123\ndevice = \"cpu\"\n[evaluate]\nbatch_size = 3\ndevice = \"cpu\"\n";
     let d2 = tempfile::tempdir().unwrap();
     let knobbed = build_graph(&pipeline_with(d2.path(), &methods, true, "batch_size = 7\n", knobs), &inscl_store::Store::open(d2.path().join("store")).unwrap()).unwrap();
-    if !tch::Cuda::is_available() {
+    if !crate::device::cuda_present() {
         // On a CPU-only machine "auto" and "cpu" are the same precision, so no key moves at all.
         assert_eq!(changed_params(&base, &knobbed), Vec::<String>::new());
     }

@@ -3,7 +3,7 @@
 
 use super::dataset::instructions;
 use super::PipelineCtx;
-use inscl_dag::{Stage, add};
+use inscl_dag::add;
 use crate::error::PipelineError;
 use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::{read, write};
@@ -27,28 +27,21 @@ pub fn read_tags(ctx: &StageCtx, role: &str) -> Result<BTreeMap<String, Vec<Stri
 
 /// InsInfo over the instructions of an order's first i categories, with DBSCAN's tag merging.
 #[derive(serde::Serialize)]
-struct InsInfoKey {
+pub struct InsInfoKey {
     order: String,
     pool: Vec<String>,
     eps: f64,
     min_samples: usize,
 }
 
-struct InsInfo {
+pub struct InsInfo {
     params: InsInfoKey,
 }
 
-impl Stage for InsInfo {
-    const NAME: &'static str = "insinfo";
-    const VERSION: &'static str = VERSION;
-    type Params = InsInfoKey;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(InsInfo, "insinfo", VERSION, InsInfoKey);
 
-    fn params(&self) -> &InsInfoKey {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+impl InsInfo {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
         let k = &self.params;
         let tags = read_tags(ctx, "tags")?;
         let emb: HashMap<String, Vec<f32>> =

@@ -2,22 +2,22 @@
 //! it reads the input artifacts' tables into the crate's plain structs, calls its pure function, and turns the
 //! result back into tables.
 
-mod annotate;
-mod base;
-mod dataset;
-mod distance;
-mod embed;
-mod evaluate;
-mod insinfo;
-mod report;
-mod sample;
-mod train;
+pub mod annotate;
+pub mod base;
+pub mod dataset;
+pub mod distance;
+pub mod embed;
+pub mod evaluate;
+pub mod insinfo;
+pub mod report;
+pub mod sample;
+pub mod train;
 
 pub use train::FinetuneParams;
 
 use crate::config::Pipeline;
 use crate::error::PipelineError;
-use inscl_dag::{Graph, Node, NodeInput, Stage, StageCtx, node_of};
+use inscl_dag::{Graph, Node, NodeInput, StageCtx, node_of};
 use crate::sections::Sections;
 use crate::validate::Wanted;
 use inscl_sample::Weights;
@@ -36,23 +36,16 @@ pub struct IngestKey {
     ingest: IngestParams,
 }
 
-struct Ingest {
+pub struct Ingest {
     params: IngestKey,
     /// How the dataset is named in messages (not in the key: the folder enters by content).
     root: String,
 }
 
-impl Stage for Ingest {
-    const NAME: &'static str = "ingest";
-    const VERSION: &'static str = INGEST_VERSION;
-    type Params = IngestKey;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(Ingest, "ingest", INGEST_VERSION, IngestKey);
 
-    fn params(&self) -> &IngestKey {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+impl Ingest {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
         let tree = ctx.source("source")?;
         // One task file in memory at a time, each checked against the hash the key was made of.
         let files = inscl_data::FilesFn { paths: tree.paths().collect(), read: |rel: &str| tree.read_file(rel).map_err(|e| e.into_io()) };

@@ -2,7 +2,7 @@
 //! else. `inscl report` copies the artifact's files to `report/<pipeline>/`.
 
 use super::PipelineCtx;
-use inscl_dag::{Stage, add};
+use inscl_dag::add;
 use inscl_sample::ReplayMethod;
 use std::collections::BTreeMap;
 use crate::error::PipelineError;
@@ -17,7 +17,7 @@ const VERSION: &str = "3";
 /// The settings a report shows: what decides its numbers, as typed values. Runtime knobs (devices, save cadence,
 /// batch sizes, request concurrency) and comments are left out, so changing them leaves the report cached.
 #[derive(serde::Serialize)]
-struct ReportParams {
+pub struct ReportParams {
     pipeline: String,
     description: String,
     methods: Vec<ReplayMethod>,
@@ -55,21 +55,14 @@ fn report_params(p: &PipelineCtx) -> ReportParams {
     }
 }
 
-struct Report {
+pub struct Report {
     params: ReportParams,
 }
 
-impl Stage for Report {
-    const NAME: &'static str = "report";
-    const VERSION: &'static str = VERSION;
-    type Params = ReportParams;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(Report, "report", VERSION, ReportParams);
 
-    fn params(&self) -> &ReportParams {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+impl Report {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
         let mut rows = Vec::new();
         let mut artifacts = Vec::new();
         for (role, a) in ctx.artifacts_with_prefix("metrics/") {

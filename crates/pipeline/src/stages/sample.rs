@@ -8,7 +8,7 @@
 use super::dataset::{InstanceRow, definitions, instances};
 use super::distance::read_w;
 use super::PipelineCtx;
-use inscl_dag::{Stage, add};
+use inscl_dag::add;
 use crate::error::PipelineError;
 use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::{read, write};
@@ -41,27 +41,20 @@ fn mix_rows(ctx: &StageCtx, rows: &[(&InstanceRow, bool)]) -> Result<Vec<TrainMi
 }
 
 /// Stage 1's mix (and an expert's): one category's train instances, no replay.
-struct SingleMix {
+pub struct SingleMix {
     params: SingleParams,
 }
 
 #[derive(serde::Serialize)]
-struct SingleParams {
+pub struct SingleParams {
     category: String,
     replay: ReplayMethod,
 }
 
-impl Stage for SingleMix {
-    const NAME: &'static str = "sample";
-    const VERSION: &'static str = VERSION;
-    type Params = SingleParams;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(SingleMix, "sample", VERSION, SingleParams);
 
-    fn params(&self) -> &SingleParams {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+impl SingleMix {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
         let cat = &self.params.category;
         let all = instances(ctx.artifact("ingest")?)?;
         let rows: Vec<(&InstanceRow, bool)> = all.iter().filter(|r| r.train() && &r.category == cat).map(|r| (r, false)).collect();
@@ -98,7 +91,7 @@ fn instance_vectors(ctx: &StageCtx) -> Result<HashMap<String, Vec<f32>>, Pipelin
 
 /// Stage i of (order, method): the key is exactly these params and the wired inputs.
 #[derive(serde::Serialize)]
-struct SampleParams {
+pub struct SampleParams {
     order: String,
     categories: Vec<String>,
     method: ReplayMethod,
@@ -107,21 +100,14 @@ struct SampleParams {
     seed: u64,
 }
 
-struct ReplayMix {
+pub struct ReplayMix {
     params: SampleParams,
 }
 
-impl Stage for ReplayMix {
-    const NAME: &'static str = "sample";
-    const VERSION: &'static str = VERSION;
-    type Params = SampleParams;
-    type Error = PipelineError;
+inscl_dag::impl_stage!(ReplayMix, "sample", VERSION, SampleParams);
 
-    fn params(&self) -> &SampleParams {
-        &self.params
-    }
-
-    fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+impl ReplayMix {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
         run(ctx, &self.params)
     }
 }

@@ -1,0 +1,91 @@
+//! The finetune stage computed: one stage of an order trained from the previous checkpoint (or the base
+//! model) on that stage's mix, with the finetune crate's resumable loop.
+
+use crate::Compute;
+use crate::base::checkpoint_outputs;
+use crate::error::ExecError;
+use inscl_dag::StageCtx;
+use inscl_finetune::{InstanceRow, TrainParams};
+use inscl_model::LlamaModel;
+use inscl_pipeline::FinetuneParams;
+use inscl_pipeline::stages::train::Finetune;
+use inscl_pipeline::tables::{read, write_volatile};
+use inscl_store::Outputs;
+use inscl_tables::{TrainLogRow, TrainMixRow};
+
+/// The finetune crate's params of a keyed training, with the runtime save cadence added.
+pub fn train_params(p: &FinetuneParams, save_every_secs: u64) -> TrainParams {
+    TrainParams {
+        lr: p.lr,
+        epochs: p.epochs,
+        micro_batch: p.micro_batch,
+        grad_accum: p.grad_accum,
+        max_len: p.max_len,
+        warmup_ratio: p.warmup_ratio,
+        max_grad_norm: p.max_grad_norm,
+        seed: p.seed,
+        save_every_secs,
+        save_every_steps: None,
+    }
+}
+
+impl Compute for Finetune {
+    fn run(&self, ctx: &StageCtx) -> Result<Outputs, ExecError> {
+        let params = train_params(&self.params, self.runtime.save_every_secs);
+        let device = crate::device::device(self.runtime.device)?;
+        let dir = ctx.dir("init")?;
+        let mut model = LlamaModel::load(&dir, device)?;
+        let rows: Vec<InstanceRow> = read::<TrainMixRow>(ctx.artifact("mix")?)?
+            .into_iter()
+            .map(|r| InstanceRow { definition: r.definition, input: r.input, outputs: r.outputs })
+            .collect();
+        let examples = inscl_finetune::build_examples(&rows)?;
+        let scratch = ctx.scratch_dir()?;
+        let steps_per_epoch = examples.len().div_ceil(params.micro_batch * params.grad_accum).max(1);
+        let bar = ctx.bar((steps_per_epoch * params.epochs) as u64, "training steps");
+        let progress = |s: &inscl_finetune::StepLog| {
+            bar.set_position(s.step as u64);
+            bar.set_message(format!("loss {:.3} {:.0} tok/s", s.loss, s.tokens_per_s));
+        };
+        let report = inscl_finetune::train(&mut model, &examples, &params, Some(&scratch), Some(&progress))?;
+        bar.finish_and_clear();
+        let log: Vec<TrainLogRow> = report
+            .log
+            .iter()
+            .map(|s| TrainLogRow {
+                step: s.step,
+                epoch: s.epoch,
+                loss: s.loss,
+                lr: s.lr,
+                grad_norm: s.grad_norm,
+                tokens: s.tokens,
+                tokens_per_s: s.tokens_per_s,
+            })
+            .collect();
+        Ok(write_volatile(checkpoint_outputs(ctx, &model)?, &log)?
+            .note("n_examples", report.n_examples)
+            .note("n_truncated", report.n_truncated)
+            .note("padding_fraction", report.padding_fraction)
+            .note("device", format!("{device:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inscl_pipeline::DeviceKind;
+
+    /// The key's hyper-parameters are exactly what training consumes: the finetune crate's serialised params
+    /// (which leave the cadence out) are the key's fields, by name, value and order.
+    #[test]
+    fn keyed_params_are_the_serialised_train_params() {
+        let p = FinetuneParams::of(&Default::default(), DeviceKind::Cpu);
+        let train = serde_json::to_value(train_params(&p, 123)).unwrap();
+        let key = serde_json::to_value(&p).unwrap();
+        let train = train.as_object().unwrap();
+        let key = key.as_object().unwrap();
+        let key_train: Vec<(&String, &serde_json::Value)> = key.iter().filter(|(k, _)| train.contains_key(*k)).collect();
+        assert_eq!(key_train, train.iter().collect::<Vec<_>>());
+        assert_eq!(key.len(), train.len() + 2, "besides the train params the key has precision and libtorch: {key:?}");
+    }
+}
