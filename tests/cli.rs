@@ -29,20 +29,38 @@ fn second_run_is_a_pure_cache_hit_and_status_explains_staleness() {
 
     let status = run(&store, &["status", p]);
     assert!(text(&status).contains("ingest") && text(&status).contains("missing"));
+    assert!(text(&status).contains("1 instances: 0 cached, 1 missing, 0 stale (to build)"), "{}", text(&status));
+    assert_eq!(status.status.code(), Some(1), "status exits 1 when something is to build");
     let dry = run(&store, &["run", p, "--dry-run"]);
-    assert!(text(&dry).contains("would build") && text(&dry).contains("dry run: nothing was built"));
+    assert!(text(&dry).contains("dry run: nothing was built; 1 to build, 0 cached"), "{}", text(&dry));
+    assert!(!text(&dry).contains("would build"), "instances are listed only with -v");
+    assert!(text(&run(&store, &["run", p, "--dry-run", "-v"])).contains("would build"));
     assert!(!store.join("ingest").exists());
 
     let first = run(&store, &["run", p]);
     assert!(first.status.success());
-    assert!(text(&first).contains("built 1 of 1 stage instances"));
+    assert!(text(&first).contains("built 1 (ingest 1), cached 0, failed 0 in"), "{}", text(&first));
     let second = run(&store, &["run", p]);
-    assert!(text(&second).contains("nothing to do: all 1 stage instances were cached"), "{}", text(&second));
-    assert!(text(&run(&store, &["status", p])).contains("cached"));
+    assert!(text(&second).contains("built 0, cached 1, failed 0 in"), "{}", text(&second));
+    assert!(!text(&second).contains("ingest "), "a cached run lists no instance without -v: {}", text(&second));
+    let up_to_date = run(&store, &["status", p]);
+    assert!(text(&up_to_date).contains("1 instances: 1 cached, 0 missing, 0 stale (up to date)"), "{}", text(&up_to_date));
+    assert_eq!(up_to_date.status.code(), Some(0));
+    let json = run(&store, &["status", p, "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("status --json prints one JSON object");
+    assert_eq!(json["up_to_date"], true);
+    assert_eq!(json["counts"]["cached"], 1);
+    assert_eq!(json["instances"][0]["id"], "ingest");
+    assert_eq!(json["instances"][0]["state"], "cached");
 
     pipeline(tmp.path(), 2);
-    let stale = text(&run(&store, &["status", p]));
+    let stale_out = run(&store, &["status", p]);
+    assert_eq!(stale_out.status.code(), Some(1));
+    let stale = text(&stale_out);
     assert!(stale.contains("stale"), "{stale}");
+    let json: serde_json::Value = serde_json::from_slice(&run(&store, &["status", p, "--json"]).stdout).unwrap();
+    assert_eq!(json["instances"][0]["state"], "stale");
+    assert!(json["instances"][0]["because"][0].as_str().unwrap().contains("ingest.seed 1 → 2"), "{json}");
     assert!(stale.contains("because param ingest.seed 1 → 2"), "{stale}");
     std::fs::write(tmp.path().join("data/tasks/task000_tiny.json"), b"{}").unwrap();
     let broken = run(&store, &["run", p]);
@@ -84,7 +102,7 @@ fn gc_keeps_what_the_last_runs_reference() {
     assert_eq!(artifact_dirs(&store, "ingest").len(), 2);
     assert!(run(&store, &["gc"]).status.success());
     assert_eq!(artifact_dirs(&store, "ingest").len(), 1);
-    assert!(text(&run(&store, &["run", p.to_str().unwrap()])).contains("nothing to do"), "the live one was kept");
+    assert!(text(&run(&store, &["run", p.to_str().unwrap()])).contains("built 0, cached 1"), "the live one was kept");
 }
 
 #[test]
@@ -156,7 +174,7 @@ fn emd_command_matches_pot_on_a_fixture_case() {
 fn superni_smollm2_pipeline_passes_a_dry_run() {
     let tmp = tempfile::tempdir().unwrap();
     let p = repo_root().join("pipelines/superni-smollm2.toml");
-    let out = run(&tmp.path().join("store"), &["run", p.to_str().unwrap(), "--dry-run"]);
+    let out = run(&tmp.path().join("store"), &["run", p.to_str().unwrap(), "--dry-run", "-v"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
     for id in ["base/SmolLM2-135M-Instruct.Q4_1.gguf", "distance/real", "distance/uniform", "insinfo/reverse/16",
@@ -260,4 +278,37 @@ fn torch_has_cuda() -> bool {
         .args(["-c", "import torch, os; print(os.path.exists(os.path.join(os.path.dirname(torch.__file__), 'lib', 'libtorch_cuda.so')))"])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "True")
+}
+
+/// `inscl dag` draws one box per stage with its instance count, and the arrows between stages, as Mermaid and
+/// as Graphviz; `--instances` draws every instance.
+#[test]
+fn dag_draws_the_stage_graph_as_mermaid_and_dot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let p = repo_root().join("pipelines/superni-smollm2.toml");
+    let p = p.to_str().unwrap();
+    let mermaid = run(&store, &["dag", p]);
+    assert!(mermaid.status.success(), "{}", text(&mermaid));
+    let m = String::from_utf8(mermaid.stdout).unwrap();
+    assert!(m.starts_with("flowchart LR\n"), "{m}");
+    // Box ids → stage names, then the arrows by name.
+    let label = |line: &str| line.trim().split_once("[\"").map(|(id, rest)| (id.to_string(), rest.split(' ').next().unwrap().to_string()));
+    let boxes: std::collections::BTreeMap<String, String> = m.lines().filter_map(label).collect();
+    let arrows: Vec<(String, String)> = m
+        .lines()
+        .filter_map(|l| l.trim().split_once(" --> "))
+        .map(|(a, b)| (boxes[a].clone(), boxes[b].clone()))
+        .collect();
+    for (a, b) in [("ingest", "annotate"), ("sample", "finetune"), ("finetune", "finetune"), ("finetune", "evaluate"), ("evaluate", "metrics"), ("metrics", "report")] {
+        assert!(arrows.contains(&(a.to_string(), b.to_string())), "no {a} → {b} in {arrows:?}");
+    }
+    assert!(!arrows.contains(&("evaluate".to_string(), "finetune".to_string())));
+    assert!(m.contains("finetune ×"), "{m}");
+    let dot = String::from_utf8(run(&store, &["dag", p, "--dot"]).stdout).unwrap();
+    assert!(dot.starts_with("digraph inscl {") && dot.trim_end().ends_with('}'), "{dot}");
+    assert_eq!(dot.matches(" -> ").count(), arrows.len(), "the same arrows in both formats");
+    let all = String::from_utf8(run(&store, &["dag", p, "--instances"]).stdout).unwrap();
+    assert!(all.contains("[\"finetune/curriculum/inscl/16\"]"), "every instance is a box");
+    assert!(!store.exists() || std::fs::read_dir(store.join("ingest")).is_err(), "dag builds nothing");
 }

@@ -107,9 +107,9 @@ fn two_processes_on_one_store_build_once() {
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(a.status.success() && b.status.success(), "{}\n{}", text(&a), text(&b));
-    let built = [&a, &b].iter().filter(|o| text(o).contains("  built ")).count();
+    let built = [&a, &b].iter().filter(|o| text(o).contains("built 1 (ingest 1), cached 0")).count();
     assert_eq!(built, 1, "exactly one process builds:\n{}\n{}", text(&a), text(&b));
-    assert!([&a, &b].iter().any(|o| text(o).contains("cached")));
+    assert!([&a, &b].iter().any(|o| text(o).contains("built 0, cached 1")));
     assert_eq!(artifact_dirs(&store, "ingest").len(), 1);
     assert_eq!(a.stdout, b.stdout, "both print the same artifact paths");
     assert!(run(&store, &["verify"]).status.success());

@@ -7,6 +7,9 @@ pub struct Cli {
     /// The artifact store.
     #[arg(long, global = true, default_value = "artifacts", env = "INSCL_STORE")]
     pub store: PathBuf,
+    /// List every stage instance (`run`: each outcome; `status`: cached ones too), not just the summary.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -96,8 +99,27 @@ pub enum Command {
         #[arg(long)]
         input: PathBuf,
     },
-    /// Show each stage instance of a pipeline as cached, missing or stale, and why.
-    Status { pipeline: PathBuf },
+    /// Say what a pipeline would build: each missing or stale instance and why, then a summary. Exits 0 when
+    /// everything is cached, 1 when something is to build (as `make -q`).
+    Status {
+        pipeline: PathBuf,
+        /// One JSON object: every instance with its state, key and reasons, and the counts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw the stage graph of a pipeline (stages and how many instances each has), as Mermaid or Graphviz.
+    Dag {
+        pipeline: PathBuf,
+        /// Mermaid `flowchart` (the default).
+        #[arg(long, conflicts_with = "dot")]
+        mermaid: bool,
+        /// Graphviz `digraph`.
+        #[arg(long)]
+        dot: bool,
+        /// Every stage instance instead of one box per stage.
+        #[arg(long)]
+        instances: bool,
+    },
     /// Show an artifact (by key prefix, stage/key prefix, or path) or a Parquet file: schema, provenance, rows.
     Show {
         target: String,
@@ -151,6 +173,7 @@ impl Command {
             | Command::Dbscan { .. }
             | Command::Rouge { .. }
             | Command::Status { .. }
+            | Command::Dag { .. }
             | Command::Show { .. }
             | Command::Verify
             | Command::Gc { .. }

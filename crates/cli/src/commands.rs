@@ -2,7 +2,7 @@ use crate::args::{Cli, Command, IngestCommand};
 use crate::error::CliError;
 use inscl_dag::DagError;
 use inscl_data::{CategoryMapping, IngestParams};
-use inscl_pipeline::{Graph, InstanceState, Pipeline, RunOptions, RunSummary, build_graph, ingest_node};
+use inscl_pipeline::{Graph, Pipeline, RunOptions, RunSummary, build_graph, ingest_node};
 use inscl_store::Store;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::time::Instant;
 
 mod emd;
 mod show;
+mod status;
 mod tools;
 
 /// What the binary that links libtorch (`inscl-exec`) adds to the commands: computing stage instances, and
@@ -24,6 +25,7 @@ pub trait Linked {
 /// hands them to `inscl-exec` before they get here.
 pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> {
     let store = || Store::open(&cli.store);
+    let verbose = cli.verbose;
     let needs = |what: &str| linked.ok_or_else(|| CliError::NeedsExec(what.to_string()));
     // A dry run computes nothing, so the planner serves it without libtorch.
     let plan_only = |s: &Store, name: &str, g: &Graph, o: &RunOptions| {
@@ -50,7 +52,7 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
             }
             let filter = order.into_iter().chain(method).collect();
             let progress = std::io::stderr().is_terminal();
-            run_graph(&*run, &store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress, filter, jobs })?;
+            run_graph(&*run, &store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress, filter, jobs }, verbose)?;
             Ok(0)
         }
         Command::Report { pipeline, out, jobs } => {
@@ -59,7 +61,7 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
             let graph = build_graph(&p, &store()?)?;
             let progress = std::io::stderr().is_terminal();
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
-            let summary = run_graph(&*run, &store()?, &p.name, &graph, RunOptions { progress, jobs, ..Default::default() })?;
+            let summary = run_graph(&*run, &store()?, &p.name, &graph, RunOptions { progress, jobs, ..Default::default() }, verbose)?;
             let Some(report) = summary.nodes.iter().find(|n| n.stage == "report") else {
                 return Err(CliError::Usage(format!("{}: no report (the pipeline has no orders or methods)", pipeline.display())));
             };
@@ -83,22 +85,14 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
         Command::ConvertGguf { file, out_dir, dtype } => tools::convert_gguf(&file, &out_dir, &dtype),
         Command::Dbscan { input, eps, min_samples } => tools::dbscan(&input, eps, min_samples),
         Command::Rouge { input } => tools::rouge(&input),
-        Command::Status { pipeline } => {
+        Command::Status { pipeline, json } => {
             let p = Pipeline::load(&pipeline)?;
             let graph = build_graph(&p, &store()?)?;
-            for line in inscl_pipeline::status(&store()?, &p.name, &graph)? {
-                let key = line.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
-                match line.state {
-                    InstanceState::Cached => println!("{:<32} cached   {key}", line.id),
-                    InstanceState::Missing => println!("{:<32} missing  {key}", line.id),
-                    InstanceState::Stale(why) => {
-                        println!("{:<32} stale    {key}", line.id);
-                        for w in why {
-                            println!("{:<32}   because {w}", "");
-                        }
-                    }
-                }
-            }
+            status::print_status(&inscl_pipeline::status(&store()?, &p.name, &graph)?, json, verbose)
+        }
+        Command::Dag { pipeline, mermaid: _, dot, instances } => {
+            let p = Pipeline::load(&pipeline)?;
+            status::print_dag(&build_graph(&p, &store()?)?, dot, instances);
             Ok(0)
         }
         Command::Show { target, head } => show::show(&store()?, &target, head),
@@ -127,7 +121,7 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
             let params = IngestParams { test_fraction, seed, max_per_task };
             let mut graph = Graph::default();
             graph.push(ingest_node(&dir, &mapping, &params, &store()?.hash_cache())?);
-            let summary = run_graph(&*run, &store()?, "ingest", &graph, RunOptions { progress: false, ..Default::default() })?;
+            let summary = run_graph(&*run, &store()?, "ingest", &graph, RunOptions { progress: false, ..Default::default() }, verbose)?;
             for (name, path) in &summary.nodes[0].outputs {
                 println!("{name}\t{}", path.display());
             }
@@ -165,24 +159,45 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
 
 type Runner<'a> = dyn Fn(&Store, &str, &Graph, &RunOptions) -> Result<RunSummary, DagError> + 'a;
 
-/// Runs a graph and prints one line per stage instance, then whether anything was built.
-fn run_graph(run: &Runner, store: &Store, name: &str, graph: &Graph, opts: RunOptions) -> Result<RunSummary, CliError> {
+/// Runs a graph and prints a summary (`built 12 (finetune 4, evaluate 8), cached 1571, failed 0 in 0.31 s`);
+/// `verbose` lists every instance first. A failed run prints what it had done, then returns the failure.
+fn run_graph(run: &Runner, store: &Store, name: &str, graph: &Graph, opts: RunOptions, verbose: bool) -> Result<RunSummary, CliError> {
     let started = Instant::now();
-    let summary = run(store, name, graph, &opts)?;
+    let (summary, failure) = match run(store, name, graph, &opts) {
+        Ok(s) => (s, None),
+        Err(DagError::Stopped { done, not_run, source }) => (*done, Some((not_run, *source))),
+        Err(e) => return Err(e.into()),
+    };
     for n in &summary.nodes {
-        let key = n.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
-        eprintln!("{:<32} {key}  {:<9} {:.2}s", n.id, n.outcome.describe(), n.wall_s);
+        if verbose {
+            let key = n.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
+            eprintln!("{:<32} {key}  {:<9} {:.2}s", n.id, n.outcome.describe(), n.wall_s);
+        }
         print_notes(n);
     }
-    let built = summary.built();
+    let secs = started.elapsed().as_secs_f64();
     if opts.dry_run {
-        eprintln!("dry run: nothing was built");
-    } else if built == 0 {
-        eprintln!("nothing to do: all {} stage instances were cached ({:.2}s)", summary.nodes.len(), started.elapsed().as_secs_f64());
-    } else {
-        eprintln!("built {built} of {} stage instances in {:.2}s", summary.nodes.len(), started.elapsed().as_secs_f64());
+        let would = summary.nodes.iter().filter(|n| n.outcome.describe().starts_with("would build")).count();
+        eprintln!("dry run: nothing was built; {would} to build, {} cached", summary.cached());
+        return Ok(summary);
     }
-    Ok(summary)
+    let by_stage: Vec<String> = summary.built_by_stage().iter().map(|(s, n)| format!("{s} {n}")).collect();
+    let built = match summary.built() {
+        0 => "built 0".to_string(),
+        n => format!("built {n} ({})", by_stage.join(", ")),
+    };
+    let skipped = summary.nodes.iter().filter(|n| n.outcome == inscl_dag::Outcome::Skipped).count();
+    let skipped = if skipped > 0 { format!(", skipped {skipped} (--only)") } else { String::new() };
+    match failure {
+        None => {
+            eprintln!("{built}, cached {}{skipped}, failed 0 in {secs:.2} s", summary.cached());
+            Ok(summary)
+        }
+        Some((not_run, e)) => {
+            eprintln!("{built}, cached {}{skipped}, failed 1, not run {not_run} in {secs:.2} s", summary.cached());
+            Err(e.into())
+        }
+    }
 }
 
 /// A freshly built ingest says what it read: counts per category and its warnings.

@@ -14,4 +14,8 @@ pub enum DagError {
     Input(String),
     #[error("no stage named '{0}' in this pipeline (stages: {1})")]
     UnknownStage(String, String),
+    /// A run stopped by a failure: the instances it had finished by then (their artifacts stay in the store,
+    /// and the run record names them), and the failure.
+    #[error("{source}")]
+    Stopped { done: Box<crate::RunSummary>, not_run: usize, source: Box<DagError> },
 }

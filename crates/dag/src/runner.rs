@@ -77,6 +77,23 @@ impl RunSummary {
     pub fn built(&self) -> usize {
         self.nodes.iter().filter(|n| n.outcome.did_work()).count()
     }
+
+    /// Instances whose artifact was already in the store.
+    pub fn cached(&self) -> usize {
+        self.nodes.iter().filter(|n| matches!(n.outcome, Outcome::Cached | Outcome::BuiltByOther)).count()
+    }
+
+    /// Built instances per stage, in graph order of first appearance.
+    pub fn built_by_stage(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for n in self.nodes.iter().filter(|n| n.outcome.did_work()) {
+            match out.iter_mut().find(|(s, _)| *s == n.stage) {
+                Some((_, c)) => *c += 1,
+                None => out.push((n.stage.clone(), 1)),
+            }
+        }
+        out
+    }
 }
 
 fn outputs_of(a: &Artifact) -> Vec<(String, PathBuf)> {
@@ -291,10 +308,12 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions, exec
         // Also after a failure: what this run did build stays referenced, so gc does not collect it.
         store.save_run_record(&shared.record)?;
     }
+    let done = RunSummary { nodes: shared.reports.into_iter().flatten().collect() };
     if let Some(e) = shared.error {
-        return Err(e);
+        let not_run = n.saturating_sub(done.nodes.len() + 1);
+        return Err(DagError::Stopped { done: Box::new(done), not_run, source: Box::new(e) });
     }
-    Ok(RunSummary { nodes: shared.reports.into_iter().flatten().collect() })
+    Ok(done)
 }
 
 #[cfg(test)]
