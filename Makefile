@@ -22,7 +22,7 @@ PIPELINE ?= pipelines/quick.toml
 
 # tch builds against the torch of the project venv (used from the model crate on).
 # `build` compiles the test targets too: cargo unifies features with the dev-dependencies only when tests are
-# built, so a bins-only build and `cargo test` would each compile polars and arrow (+9 min cold on 2 cores).
+# built, so a bins-only build and `cargo test` would each compile arrow and parquet twice.
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export INSCL_REF_PYTHON := $(CURDIR)/$(REF_VENV)/bin/python

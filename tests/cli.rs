@@ -120,10 +120,10 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     assert!(text(&out).contains("task001_tiny.json: not valid UTF-8 (byte 22)"), "{}", text(&out));
     assert!(artifact_dirs(&store, "ingest").is_empty());
     let bad_pipeline = tmp.path().join("bad.toml");
-    std::fs::write(&bad_pipeline, "[dataset]\npath = \"data\"\n").unwrap();
+    std::fs::write(&bad_pipeline, "[dataset]\nseed = 3\n").unwrap();
     let out = run(&store, &["run", bad_pipeline.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("bad.toml: ") && text(&out).contains("missing field `mapping`"), "{}", text(&out));
+    assert!(text(&out).contains("bad.toml: ") && text(&out).contains("missing field `path`"), "{}", text(&out));
 }
 
 /// `inscl emd` on Parquet files built from a POT fixture case prints POT's `ot.emd2` value.
@@ -311,4 +311,94 @@ fn dag_draws_the_stage_graph_as_mermaid_and_dot() {
     let all = String::from_utf8(run(&store, &["dag", p, "--instances"]).stdout).unwrap();
     assert!(all.contains("[\"finetune/curriculum/inscl/16\"]"), "every instance is a box");
     assert!(!store.exists() || std::fs::read_dir(store.join("ingest")).is_err(), "dag builds nothing");
+}
+
+/// Parquet as polars and pyarrow write it — every codec (zstd is polars' default), and `large_string`,
+/// `string_view`, `large_list` and `fixed_size_list` columns of f32 or f64 — reads alike in `rouge`, `emd`,
+/// `dbscan` and `show`. The files come from `tests/fixtures/make_parquet_flavours.py` and all hold the same
+/// table, so every command must print what it prints for pyarrow's plain `string`/`list<float>` file.
+#[test]
+fn parquet_from_polars_and_pyarrow_reads_alike_in_every_codec_and_flavour() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let dir = repo_root().join("tests/fixtures/parquet");
+    let f = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let outputs = |file: &str| -> [String; 3] {
+        let rouge = run(&store, &["rouge", "--input", file]);
+        let emd = run(&store, &["emd", "--a", file, "--b", &f("b.parquet")]);
+        let dbscan = run(&store, &["dbscan", "--input", file, "--eps", "0.05", "--min-samples", "2"]);
+        let show = run(&store, &["show", file]);
+        for (what, out) in [("rouge", &rouge), ("emd", &emd), ("dbscan", &dbscan), ("show", &show)] {
+            assert!(out.status.success(), "{what} {file}: {}", text(out));
+        }
+        [rouge, emd, dbscan].map(|o| String::from_utf8(o.stdout).unwrap())
+    };
+    let baseline = outputs(&f("pyarrow-string-list-f32.parquet"));
+    let rouge: serde_json::Value = serde_json::from_str(&baseline[0]).unwrap();
+    assert_eq!(rouge["instances"], 6, "{rouge}");
+    let labels: Vec<i64> = baseline[2].lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(labels, [0, 0, 0, 1, 1, -1], "two clusters and a noise point");
+    let w: f64 = baseline[1].trim().parse().unwrap();
+    assert!(w > 0.0 && w.is_finite(), "{w}");
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    let flavours: Vec<&String> = names.iter().filter(|n| n.starts_with("polars-") || n.starts_with("pyarrow-")).collect();
+    assert_eq!(flavours.len(), 10, "{names:?}");
+    for name in flavours {
+        let got = outputs(&f(name));
+        assert_eq!(got[0], baseline[0], "rouge of {name}");
+        assert_eq!(got[2], baseline[2], "dbscan of {name}");
+        // The f64 files hold the f32 values widened, so W agrees to f32 precision.
+        let w_got: f64 = got[1].trim().parse().unwrap();
+        assert!((w_got - w).abs() <= 1e-6 * w.max(1.0), "emd of {name}: {w_got} vs {w}");
+    }
+}
+
+/// Defaults do not depend on the working folder: `ingest superni` without `--mapping` uses the built-in
+/// 16-category mapping from any folder, a pipeline file kept anywhere finds MiniLM and WordNet under the models
+/// folder without naming them, and `--models DIR` without them names what is missing and how to fetch it.
+#[test]
+fn defaults_hold_from_any_working_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, elsewhere) = (tmp.path().join("data"), tmp.path().join("elsewhere"));
+    tiny_dataset(&data, 4, 20);
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let store = tmp.path().join("store");
+    let ingest = inscl().current_dir(&elsewhere).arg("--store").arg(&store).args(["ingest", "superni", data.to_str().unwrap()]).output().unwrap();
+    assert!(ingest.status.success(), "{}", text(&ingest));
+    assert!(text(&ingest).contains("tasks in"), "{}", text(&ingest));
+
+    let p = elsewhere.join("p.toml");
+    let body = format!(
+        "methods = [\"inscl\"]\n[dataset]\npath = \"{}\"\n[orders]\nx = [\"Classification\", \"Sentiment_Analysis\"]\n",
+        data.display()
+    );
+    std::fs::write(&p, body).unwrap();
+    let dry = inscl().current_dir(&elsewhere).arg("--store").arg(&store).args(["run", "p.toml", "--dry-run"]).output().unwrap();
+    assert!(dry.status.success(), "{}", text(&dry));
+    let nowhere = tmp.path().join("no-models");
+    let out = inscl().current_dir(&elsewhere).arg("--store").arg(&store).arg("--models").arg(&nowhere).args(["status", "p.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = text(&out);
+    assert!(err.contains("[embed] minilm") || err.contains("[annotate] wordnet"), "{err}");
+    assert!(err.contains(nowhere.to_str().unwrap()) && err.contains("make setup"), "{err}");
+}
+
+/// A dataset whose `tasks/` is a symbolic link to another disk ingests like the folder itself.
+#[test]
+fn a_symlinked_tasks_folder_ingests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (real, linked) = (tmp.path().join("real"), tmp.path().join("linked"));
+    tiny_dataset(&real, 4, 20);
+    std::fs::create_dir_all(&linked).unwrap();
+    std::os::unix::fs::symlink(real.join("tasks"), linked.join("tasks")).unwrap();
+    let ingest = |dir: &Path, store: &str| run(&tmp.path().join(store), &["ingest", "superni", dir.to_str().unwrap()]);
+    let (a, b) = (ingest(&real, "s1"), ingest(&linked, "s2"));
+    assert!(a.status.success() && b.status.success(), "{}\n{}", text(&a), text(&b));
+    // The artifacts' content hashes (of their tables, not of the provenance that names the path) agree.
+    let content = |store: &str| -> String {
+        let manifest = std::fs::read(artifact_dirs(&tmp.path().join(store), "ingest")[0].join("manifest.json")).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&manifest).unwrap()["content"].to_string()
+    };
+    assert_eq!(content("s1"), content("s2"), "the same tables through the link");
 }

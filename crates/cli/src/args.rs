@@ -7,6 +7,10 @@ pub struct Cli {
     /// The artifact store.
     #[arg(long, global = true, default_value = "artifacts", env = "INSCL_STORE")]
     pub store: PathBuf,
+    /// Where model folders and tables are found (MiniLM, WordNet, SmolLM2) when a pipeline does not name them
+    /// (default: the checkout's `models/`, filled by `make setup`).
+    #[arg(long, global = true, env = "INSCL_MODELS")]
+    pub models: Option<PathBuf>,
     /// List every stage instance (`run`: each outcome; `status`: cached ones too), not just the summary.
     #[arg(long, short, global = true)]
     pub verbose: bool,
@@ -55,7 +59,7 @@ pub enum Command {
         /// the LLaMA in --model).
         #[arg(long, default_value = "minilm")]
         encoder: String,
-        /// The model folder (default: the MiniLM of `make setup`).
+        /// The model folder (default: the MiniLM under the models folder).
         #[arg(long)]
         model: Option<PathBuf>,
         #[arg(long, default_value = "auto")]
@@ -188,9 +192,9 @@ pub enum IngestCommand {
     /// A folder in natural-instructions format (tasks/*.json, splits/default/*_tasks.txt).
     Superni {
         dir: PathBuf,
-        /// SuperNI category → InsCL category mapping.
-        #[arg(long, default_value = "pipelines/categories/superni16.toml")]
-        mapping: PathBuf,
+        /// SuperNI category → InsCL category mapping (default: the 16 InsCL categories, built in).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
         #[arg(long, default_value_t = 0.2)]
         test_fraction: f64,
         #[arg(long, default_value_t = 1)]

@@ -26,6 +26,7 @@ pub trait Linked {
 pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> {
     let store = || Store::open(&cli.store);
     let verbose = cli.verbose;
+    let models = cli.models.clone().unwrap_or_else(inscl_pipeline::models::default_models_dir);
     let needs = |what: &str| linked.ok_or_else(|| CliError::NeedsExec(what.to_string()));
     // A dry run computes nothing, so the planner serves it without libtorch.
     let plan_only = |s: &Store, name: &str, g: &Graph, o: &RunOptions| {
@@ -45,7 +46,7 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
         Command::Run { pipeline, only, force, dry_run, order, method, jobs } => {
             let run = runner(dry_run)?;
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
-            let p = Pipeline::load(&pipeline)?;
+            let p = Pipeline::load_in(&pipeline, &models)?;
             let graph = build_graph(&p, &store()?)?;
             if (order.is_some() || method.is_some()) && only.is_none() {
                 return Err(CliError::Usage("--order and --method narrow --only STAGE; give the stage too".into()));
@@ -57,7 +58,7 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
         }
         Command::Report { pipeline, out, jobs } => {
             let run = runner(false)?;
-            let p = Pipeline::load(&pipeline)?;
+            let p = Pipeline::load_in(&pipeline, &models)?;
             let graph = build_graph(&p, &store()?)?;
             let progress = std::io::stderr().is_terminal();
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
@@ -78,7 +79,13 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
             println!("{}", dir.join("report.md").display());
             Ok(0)
         }
-        Command::Encode { encoder, model, device, texts } => needs("encode")?.encode(&encoder, model, &device, &texts),
+        Command::Encode { encoder, model, device, texts } => {
+            let model = match (encoder.as_str(), model) {
+                ("minilm", None) => Some(models.join(inscl_pipeline::models::MINILM)),
+                (_, model) => model,
+            };
+            needs("encode")?.encode(&encoder, model, &device, &texts)
+        }
         Command::Generate { model, chat, max_new_tokens, device, prompt } => {
             needs("generate")?.generate(&model, chat, max_new_tokens, &device, &prompt)
         }
@@ -86,12 +93,12 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
         Command::Dbscan { input, eps, min_samples } => tools::dbscan(&input, eps, min_samples),
         Command::Rouge { input } => tools::rouge(&input),
         Command::Status { pipeline, json } => {
-            let p = Pipeline::load(&pipeline)?;
+            let p = Pipeline::load_in(&pipeline, &models)?;
             let graph = build_graph(&p, &store()?)?;
             status::print_status(&inscl_pipeline::status(&store()?, &p.name, &graph)?, json, verbose)
         }
         Command::Dag { pipeline, mermaid: _, dot, instances } => {
-            let p = Pipeline::load(&pipeline)?;
+            let p = Pipeline::load_in(&pipeline, &models)?;
             status::print_dag(&build_graph(&p, &store()?)?, dot, instances);
             Ok(0)
         }
@@ -116,8 +123,13 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
         }
         Command::Ingest(IngestCommand::Superni { dir, mapping, test_fraction, seed, max_per_task }) => {
             let run = runner(false)?;
-            let text = std::fs::read_to_string(&mapping).map_err(|source| CliError::Io { path: mapping.clone(), source })?;
-            let mapping = CategoryMapping::from_toml(&mapping.display().to_string(), &text)?;
+            let mapping = match mapping {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).map_err(|source| CliError::Io { path: path.clone(), source })?;
+                    CategoryMapping::from_toml(&path.display().to_string(), &text)?
+                }
+                None => CategoryMapping::superni16(),
+            };
             let params = IngestParams { test_fraction, seed, max_per_task };
             let mut graph = Graph::default();
             graph.push(ingest_node(&dir, &mapping, &params, &store()?.hash_cache())?);
@@ -169,7 +181,8 @@ fn run_graph(run: &Runner, store: &Store, name: &str, graph: &Graph, opts: RunOp
         Err(e) => return Err(e.into()),
     };
     for n in &summary.nodes {
-        if verbose {
+        // A damaged artifact that was rebuilt is worth a line even in the quiet output.
+        if verbose || matches!(n.outcome, inscl_dag::Outcome::Rebuilt(_)) {
             let key = n.key.as_deref().map(|k| &k[..12]).unwrap_or("(unknown)");
             eprintln!("{:<32} {key}  {:<9} {:.2}s", n.id, n.outcome.describe(), n.wall_s);
         }

@@ -8,8 +8,6 @@ pub enum CliError {
     Pipeline(#[from] inscl_pipeline::PipelineError),
     #[error(transparent)]
     Dag(#[from] inscl_dag::DagError),
-    #[error("polars: {0}")]
-    Polars(#[from] polars::error::PolarsError),
     #[error("{path}: {source}")]
     Io { path: std::path::PathBuf, source: std::io::Error },
     #[error("{0}")]

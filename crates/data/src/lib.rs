@@ -16,5 +16,5 @@ pub mod synth;
 
 pub use error::DataError;
 pub use ingest::{FilesFn, IngestOutput, IngestParams, IngestReport, SourceFiles, ingest, is_source_file};
-pub use mapping::{CategoryMapping, QaSplit};
+pub use mapping::{CategoryMapping, QaSplit, SUPERNI16_NAME};
 pub use task_file::{TaskFile, TaskInstance};

@@ -76,6 +76,12 @@ impl QaSplit {
 }
 
 impl CategoryMapping {
+    /// SuperNI's categories merged into InsCL's 16 (`pipelines/categories/superni16.toml`), built into the
+    /// binary so that no default depends on the working folder.
+    pub fn superni16() -> CategoryMapping {
+        CategoryMapping::from_toml(SUPERNI16_NAME, SUPERNI16_TOML).expect("the built-in mapping parses")
+    }
+
     pub fn from_toml(file: &str, text: &str) -> Result<CategoryMapping, DataError> {
         let mapping: CategoryMapping =
             toml::from_str(text).map_err(|e| DataError::Mapping { file: file.to_string(), problem: e.to_string() })?;
@@ -186,3 +192,7 @@ mod tests {
         assert!(e.to_string().contains("bogus"), "{e}");
     }
 }
+
+/// How the built-in mapping is named in messages and where its text comes from.
+pub const SUPERNI16_NAME: &str = "(built in) pipelines/categories/superni16.toml";
+const SUPERNI16_TOML: &str = include_str!("../../../pipelines/categories/superni16.toml");

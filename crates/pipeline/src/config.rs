@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 struct DatasetToml {
     path: PathBuf,
-    mapping: PathBuf,
+    /// The category mapping file; default: SuperNI's 16 InsCL categories, built into the binary.
+    #[serde(default)]
+    mapping: Option<PathBuf>,
     #[serde(default = "default_test_fraction")]
     test_fraction: f64,
     #[serde(default = "default_seed")]
@@ -70,15 +72,27 @@ pub struct Pipeline {
     pub experts: bool,
     /// Every stage section, defaults filled in, values checked.
     pub sections: Sections,
+    /// Where the model folders and tables the sections do not name are found ([`crate::models`]).
+    pub models: PathBuf,
 }
 
 impl Pipeline {
+    /// Reads and checks `file`, with the default models folder ([`crate::models::default_models_dir`]).
     pub fn load(file: &Path) -> Result<Pipeline, PipelineError> {
+        Pipeline::load_in(file, &crate::models::default_models_dir())
+    }
+
+    /// Reads and checks `file`, finding unnamed model folders and tables under `models`.
+    pub fn load_in(file: &Path, models: &Path) -> Result<Pipeline, PipelineError> {
         let text = std::fs::read_to_string(file).map_err(|source| PipelineError::Io { path: file.to_path_buf(), source })?;
-        Pipeline::parse(file, &text)
+        Pipeline::parse_in(file, &text, models)
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<Pipeline, PipelineError> {
+        Pipeline::parse_in(file, text, &crate::models::default_models_dir())
+    }
+
+    pub fn parse_in(file: &Path, text: &str, models: &Path) -> Result<Pipeline, PipelineError> {
         let err = |problem: String| PipelineError::Config { path: file.to_path_buf(), problem };
         let raw: PipelineToml = toml::from_str(text).map_err(|e| err(e.to_string()))?;
         let base = file.parent().unwrap_or(Path::new("."));
@@ -101,7 +115,7 @@ impl Pipeline {
         }
         let sections = Sections::parse(&raw.stage_sections).map_err(|p| err(p.to_string()))?;
         let trains = !raw.orders.is_empty() && (!raw.methods.is_empty() || raw.experts);
-        crate::validate::check_sections(&sections, base, &raw.methods, trains).map_err(|p| err(p.to_string()))?;
+        crate::validate::check_sections(&sections, base, models, &raw.methods, trains).map_err(|p| err(p.to_string()))?;
         let d = &raw.dataset;
         if !(d.test_fraction.is_finite() && d.test_fraction > 0.0 && d.test_fraction < 1.0) {
             return Err(err(format!("[dataset] test_fraction: {} must be in (0, 1)", d.test_fraction)));
@@ -113,10 +127,15 @@ impl Pipeline {
         if !data_dir.is_dir() {
             return Err(err(format!("[dataset] path: {}: no such folder", data_dir.display())));
         }
-        let mapping_path = base.join(&raw.dataset.mapping);
-        let mapping_text = std::fs::read_to_string(&mapping_path)
-            .map_err(|source| PipelineError::Io { path: mapping_path.clone(), source })?;
-        let mapping = CategoryMapping::from_toml(&mapping_path.display().to_string(), &mapping_text)?;
+        let (mapping_path, mapping) = match &raw.dataset.mapping {
+            Some(rel) => {
+                let path = base.join(rel);
+                let text = std::fs::read_to_string(&path).map_err(|source| PipelineError::Io { path: path.clone(), source })?;
+                let mapping = CategoryMapping::from_toml(&path.display().to_string(), &text)?;
+                (path, mapping)
+            }
+            None => (PathBuf::from(inscl_data::SUPERNI16_NAME), CategoryMapping::superni16()),
+        };
         let categories = mapping.inscl_categories();
         for (order, cats) in &raw.orders {
             if cats.is_empty() {
@@ -148,6 +167,7 @@ impl Pipeline {
             orders: raw.orders,
             methods: raw.methods,
             experts: raw.experts,
+            models: models.to_path_buf(),
             sections,
         })
     }

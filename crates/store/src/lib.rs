@@ -33,7 +33,7 @@ pub use rows::RowCache;
 pub use runs::{RunRecord, RunRecordEntry};
 pub use source::{SourceFile, SourceTree};
 pub use store::{Artifact, BuildOutcome, Lookup, Staging, Store, VerifyReport};
-pub use table::{ParquetProvenance, read_parquet_file, table_content_hash};
+pub use table::{ParquetProvenance, plain_columns, read_parquet_file, read_parquet_head, table_content_hash};
 
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@ use crate::hash::ContentHash;
 use crate::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, OutputEntry, OutputKind, artifact_content};
 use crate::atomic::{publish_dir, sync_file, write_synced};
 use crate::hash::hash_file_streaming;
-use crate::table::{ParquetProvenance, encode_parquet, read_parquet_file, table_content_hash};
+use crate::table::{ParquetProvenance, encode_parquet, read_parquet_as_written, table_content_hash};
 use crate::{Outputs, Spec};
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeSet;
@@ -58,7 +58,7 @@ impl Artifact {
     }
 
     pub fn table(&self, name: &str) -> Result<RecordBatch, StoreError> {
-        Ok(read_parquet_file(&self.path_of(name)?)?.0)
+        Ok(read_parquet_as_written(&self.path_of(name)?)?.0)
     }
 
     pub fn file(&self, name: &str) -> Result<Vec<u8>, StoreError> {

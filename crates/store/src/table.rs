@@ -1,6 +1,6 @@
 use crate::error::StoreError;
 use crate::hash::ContentHash;
-use arrow::datatypes::Schema;
+use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -63,11 +63,37 @@ pub(crate) fn encode_parquet(batch: &RecordBatch, provenance: &ParquetProvenance
     Ok(buf)
 }
 
-/// Reads a whole Parquet file into one batch, with its footer key/value metadata.
+/// Reads a Parquet file written by any tool (polars, pyarrow, DuckDB, ...) into one batch, with its footer
+/// key/value metadata, its columns brought to [`plain_columns`]' types: what the commands reading users' files
+/// use.
 pub fn read_parquet_file(path: &Path) -> Result<(RecordBatch, BTreeMap<String, String>), StoreError> {
+    let (batch, metadata) = read_parquet(path, None)?;
+    Ok((plain_columns(&batch)?, metadata))
+}
+
+/// The first `rows` rows of a Parquet file, as [`read_parquet_file`] reads it, and the file's row count: what
+/// `inscl show` prints, without decoding a large table whole.
+pub fn read_parquet_head(path: &Path, rows: usize) -> Result<(RecordBatch, usize, BTreeMap<String, String>), StoreError> {
     let file = std::fs::File::open(path).map_err(StoreError::io(path))?;
     let wrap = |source| StoreError::Parquet { path: path.to_path_buf(), source };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
+    let total = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?.metadata().file_metadata().num_rows();
+    let (batch, metadata) = read_parquet(path, Some(rows))?;
+    Ok((plain_columns(&batch)?, total.max(0) as usize, metadata))
+}
+
+pub(crate) fn read_parquet_as_written(path: &Path) -> Result<(RecordBatch, BTreeMap<String, String>), StoreError> {
+    read_parquet(path, None)
+}
+
+/// Reads a whole Parquet file into one batch with its footer key/value metadata, its Arrow types as written:
+/// the store's own tables, whose decoders expect exactly the types their encoders wrote.
+fn read_parquet(path: &Path, limit: Option<usize>) -> Result<(RecordBatch, BTreeMap<String, String>), StoreError> {
+    let file = std::fs::File::open(path).map_err(StoreError::io(path))?;
+    let wrap = |source| StoreError::Parquet { path: path.to_path_buf(), source };
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
+    if let Some(n) = limit {
+        builder = builder.with_limit(n);
+    }
     let metadata: BTreeMap<String, String> = builder
         .metadata()
         .file_metadata()
@@ -79,6 +105,36 @@ pub fn read_parquet_file(path: &Path) -> Result<(RecordBatch, BTreeMap<String, S
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     let batch = arrow::compute::concat_batches(&schema, &batches)?;
     Ok((batch, metadata))
+}
+
+/// The Arrow type every reader of ours sees for `t`: each string flavour (`large_string`, `string_view`, a
+/// dictionary of strings) as `string`, and each list flavour (`large_list`, `fixed_size_list`, list views) as
+/// `list`, recursively. polars writes `large_string` and `large_list`, pyarrow `string` and `list`; a table
+/// means the same whichever wrote it.
+fn plain_type(t: &DataType) -> DataType {
+    let item = |f: &FieldRef| Arc::new(Field::new(f.name(), plain_type(f.data_type()), f.is_nullable()));
+    match t {
+        DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+        DataType::LargeBinary | DataType::BinaryView => DataType::Binary,
+        DataType::Dictionary(_, values) => plain_type(values),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) | DataType::LargeListView(f) => {
+            DataType::List(item(f))
+        }
+        other => other.clone(),
+    }
+}
+
+/// `batch` with every column cast to its [`plain_type`]: the one place where Parquet written by other tools is
+/// brought to the types our readers expect.
+pub fn plain_columns(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let plain = plain_type(field.data_type());
+        columns.push(if &plain == field.data_type() { column.clone() } else { arrow::compute::cast(column, &plain)? });
+        fields.push(Field::new(field.name(), plain, field.is_nullable()));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
 
 #[cfg(test)]

@@ -23,11 +23,9 @@ pub(crate) fn read_points(path: &Path) -> Result<Points, CliError> {
 
 fn embeddings(path: &Path, batch: &RecordBatch) -> Result<Points, CliError> {
     let col = batch.column_by_name("embedding").ok_or_else(|| bad(path, "no column 'embedding'".into()))?;
-    // Normalise list and large_list to fixed-size rows by checking every row's length.
+    // Every list flavour arrives as `list` (read_parquet_file); each row's length is checked against row 0's.
     let rows: Vec<Option<std::sync::Arc<dyn Array>>> = match col.data_type() {
-        DataType::FixedSizeList(_, _) => col.as_fixed_size_list().iter().collect(),
         DataType::List(_) => col.as_list::<i32>().iter().collect(),
-        DataType::LargeList(_) => col.as_list::<i64>().iter().collect(),
         other => return Err(bad(path, format!("column 'embedding' is {other}, not a list of floats"))),
     };
     let (mut data, mut dim) = (Vec::new(), None);

@@ -1,7 +1,6 @@
 use crate::error::CliError;
 use inscl_store::{OutputKind, Store};
-use parquet::file::reader::{FileReader, SerializedFileReader};
-use polars::prelude::{ParquetReader, SerReader};
+use arrow::datatypes::DataType;
 use std::path::Path;
 
 /// Prints an artifact's provenance and the head of each of its tables, or one Parquet file.
@@ -35,22 +34,31 @@ pub fn show(store: &Store, target: &str, head: usize) -> Result<i32, CliError> {
     Ok(0)
 }
 
+/// A column type in the short spelling polars prints (`str`, `list[f32]`, `f64`), which is what users of the
+/// tables see when they read them with polars.
+fn short_type(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 => "str".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => format!("i{}", t.primitive_width().unwrap_or(8) * 8),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => format!("u{}", t.primitive_width().unwrap_or(8) * 8),
+        DataType::Float32 => "f32".into(),
+        DataType::Float64 => "f64".into(),
+        DataType::List(f) => format!("list[{}]", short_type(f.data_type())),
+        other => other.to_string(),
+    }
+}
+
 fn show_parquet(path: &Path, head: usize) -> Result<(), CliError> {
-    let io = |source| CliError::Io { path: path.to_path_buf(), source };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let reader = SerializedFileReader::new(file.try_clone().map_err(io)?)
-        .map_err(|e| CliError::Usage(format!("{}: not a Parquet file: {e}", path.display())))?;
-    let meta = reader.metadata().file_metadata();
-    println!("== {} ({} rows)", path.display(), meta.num_rows());
-    for kv in meta.key_value_metadata().into_iter().flatten() {
-        if kv.key.starts_with("inscl.") {
-            println!("   {} = {}", kv.key, kv.value.as_deref().unwrap_or(""));
-        }
+    let (batch, rows, meta) = inscl_store::read_parquet_head(path, head)?;
+    println!("== {} ({rows} rows)", path.display());
+    for (k, v) in meta.iter().filter(|(k, _)| k.starts_with("inscl.")) {
+        println!("   {k} = {v}");
     }
-    let df = ParquetReader::new(file).with_slice(Some((0, head))).finish()?;
-    for (name, dtype) in df.schema().iter() {
-        println!("   {name}: {dtype}");
+    for f in batch.schema().fields() {
+        println!("   {}: {}", f.name(), short_type(f.data_type()));
     }
-    println!("{df}");
+    println!("shape: ({}, {})", batch.num_rows(), batch.num_columns());
+    println!("{}", arrow::util::pretty::pretty_format_batches(&[batch]).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?);
     Ok(())
 }

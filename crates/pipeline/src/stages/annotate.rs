@@ -34,7 +34,7 @@ inscl_dag::impl_stage!(Annotate, "annotate", VERSION, AnnotateParams);
 
 pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, PipelineError> {
     let a = p.sections.annotate.clone();
-    let wordnet = p.base_dir.join(&a.wordnet);
+    let wordnet = a.wordnet_path(&p.base_dir, &p.pipeline.models);
     if !wordnet.is_dir() {
         return Err(PipelineError::Input(format!(
             "{}: no WordNet tables for tag lemmatisation; run `make setup`",
@@ -49,7 +49,7 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, Pipe
         inputs.push(("encoder".into(), p.minilm()?));
     }
     if a.tagger == Tagger::Local {
-        let dir = a.local_model_path(&p.base_dir);
+        let dir = a.local_model_path(&p.base_dir, &p.pipeline.models);
         inputs.push(("chat_model".into(), NodeInput::Source(Arc::new(model_tree(&dir, &p.hashes)?))));
     }
     let params = AnnotateParams {

@@ -84,7 +84,7 @@ pub struct PipelineCtx {
 impl PipelineCtx {
     /// The MiniLM folder as a source input: its content enters the keys of the stages that use it.
     pub fn minilm(&self) -> Result<NodeInput, PipelineError> {
-        let dir = self.base_dir.join(&self.sections.embed.minilm);
+        let dir = self.sections.embed.minilm_path(&self.base_dir, &self.pipeline.models);
         let tree = self
             .minilm
             .get_or_init(|| model_tree(&dir, &self.hashes).map(Arc::new).map_err(|e| e.to_string()))

