@@ -7,7 +7,8 @@
 //! count as one tag when InsInfo measures how rare an instruction's tags are in the replay pool.
 //!
 //! Three interchangeable [`Tagger`]s produce the raw tags:
-//! - [`openai::OpenAiTagger`]: the paper's set-up, any OpenAI-compatible chat-completions endpoint;
+//! - [`openai::OpenAiTagger`]: the paper's set-up, any OpenAI-compatible chat-completions endpoint, asking
+//!   for structured output ([`response_format`]) and falling back to keyphrases if told to ([`OnFailure`]);
 //! - [`local::LocalTagger`]: the same prompt through a local chat model ([`ChatGenerator`]), falling back to
 //!   keyphrases per instruction when the model's reply cannot be parsed;
 //! - [`keyphrase::KeyphraseTagger`]: the offline, deterministic default: KeyBERT-style keyphrases ranked by
@@ -26,6 +27,7 @@ pub mod normalise;
 pub mod openai;
 pub mod parse;
 pub mod prompt;
+pub mod response_format;
 mod stage;
 mod stopwords;
 
@@ -36,7 +38,8 @@ pub use keyphrase::KeyphraseTagger;
 pub use lemma::{Pos, WordNetLexicon};
 pub use local::LocalTagger;
 pub use normalise::TagNormaliser;
-pub use openai::OpenAiTagger;
+pub use openai::{OnFailure, OpenAiTagger};
+pub use response_format::{FormatStep, ResponseFormat};
 pub use stage::{Progress, annotate};
 
 /// Errors of the annotate stage. Messages name the instruction, reply or file at fault and never contain the
@@ -81,8 +84,9 @@ pub struct RawTag {
     pub explanation: String,
 }
 
-/// The tags of one instruction and which tagger produced them (`"openai:<model>"`, `"local"`,
-/// `"keyphrase"`, `"keyphrase-fallback"`). This is what the cache stores.
+/// The tags of one instruction and which tagger produced them (`"openai:<model>:<response format>"` with
+/// the format `json_schema`, `json_object` or `plain`, `"local"`, `"keyphrase"`, `"keyphrase-fallback"`).
+/// This is what the cache stores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TagList {
     pub tags: Vec<RawTag>,

@@ -70,19 +70,29 @@ impl Tagger for LocalTagger {
                 parsed[i] = parse_tag_reply(reply).ok();
             }
         }
-        items
+        // The instructions no reply parsed for, tagged by keyphrases in one batch.
+        let unparsed: Vec<Instruction> = items
             .iter()
-            .zip(parsed)
-            .map(|(item, tags)| match tags {
+            .zip(&parsed)
+            .filter(|(_, tags)| tags.is_none())
+            .map(|(item, _)| item.clone())
+            .collect();
+        let mut fallback = match unparsed.is_empty() {
+            true => Vec::new().into_iter(),
+            false => self.fallback.tag(&unparsed)?.into_iter(),
+        };
+        parsed
+            .into_iter()
+            .map(|tags| match tags {
                 Some(tags) => Ok(TagList {
                     tags,
                     source: "local".to_string(),
                 }),
                 None => {
-                    let mut fallback = self.fallback.tag(std::slice::from_ref(item))?;
-                    let mut list = fallback
-                        .pop()
-                        .ok_or(AnnotateError::CountMismatch { expected: 1, got: 0 })?;
+                    let mut list = fallback.next().ok_or(AnnotateError::CountMismatch {
+                        expected: unparsed.len(),
+                        got: 0,
+                    })?;
                     list.source = "keyphrase-fallback".to_string();
                     Ok(list)
                 }

@@ -4,12 +4,26 @@
 //! instructions from a shared queue). Failures are retried up to `max_retries` times: an unparseable reply
 //! at once, a 429, 408, 5xx, timeout or dropped connection after an exponential back-off (`backoff_base`,
 //! doubling, at most `backoff_max`) or after the server's `Retry-After` seconds when it sends them. Other
-//! HTTP errors (401, 400, …) fail at once. The API key comes from the environment variable
+//! HTTP errors (401, 404, a 400 once no `response_format` is sent, …) fail at once. The API key comes from the environment variable
 //! [`API_KEY_ENV`] and appears in no config, error message or debug output.
+//!
+//! Requests ask for structured output ([`crate::response_format`]): a JSON schema of the tag list, then JSON
+//! mode, then nothing, stepping down when the server refuses a format (which costs no retry); the rung that
+//! works is kept for the rest of the run, each step is recorded ([`OpenAiTagger::format_steps`]) and each
+//! tag list's `source` names the rung (`openai:<model>:json_schema`). An instruction that still fails after
+//! the retries (replies that never parse, a server that stays unavailable) fails the run or is tagged by
+//! keyphrases ([`OnFailure`], `source = "keyphrase-fallback"`). Errors that retrying cannot cure (a 401, a
+//! 404, a 400 without any format) fail the run either way: falling back on them would silently replace the
+//! whole run's tags.
 
+use crate::keyphrase::KeyphraseTagger;
 use crate::parse::parse_tag_reply;
 use crate::prompt::{PROMPT_VERSION, tagging_prompt};
+use crate::response_format::{
+    FORMAT_VERSION, FormatLadder, FormatStep, JSON_OBJECT_NOTE, ResponseFormat, is_refusal,
+};
 use crate::{AnnotateError, Instruction, TagList, Tagger};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,6 +35,17 @@ pub const API_KEY_ENV: &str = "INSCL_API_KEY";
 /// Longest `Retry-After` honoured, so a misconfigured server cannot stall a run for hours.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
+/// What happens to an instruction that still fails after the retries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// The run fails with an error naming the instruction.
+    #[default]
+    Fail,
+    /// The instruction is tagged by [`OpenAiTagger::fallback`] (keyphrases), `source = "keyphrase-fallback"`.
+    Keyphrase,
+}
+
 pub struct OpenAiTagger {
     /// e.g. `https://api.openai.com` or `http://127.0.0.1:8000/v1` (with or without `/v1`).
     pub api_base: String,
@@ -31,7 +56,11 @@ pub struct OpenAiTagger {
     pub max_retries: usize,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    pub on_failure: OnFailure,
+    /// The keyphrase tagger for [`OnFailure::Keyphrase`] (required by it, unused otherwise).
+    pub fallback: Option<KeyphraseTagger>,
     api_key: String,
+    ladder: FormatLadder,
 }
 
 impl std::fmt::Debug for OpenAiTagger {
@@ -42,6 +71,8 @@ impl std::fmt::Debug for OpenAiTagger {
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
+            .field("on_failure", &self.on_failure)
+            .field("format", &self.ladder.current())
             .field("api_key", &"[redacted]")
             .finish()
     }
@@ -57,6 +88,16 @@ enum Exchange {
         retry_after: Option<Duration>,
     },
     Permanent(String),
+    /// The server refused the `response_format` (status and body preview).
+    Refused(String),
+}
+
+/// Why an instruction got no tags from the server.
+enum Failure {
+    /// Still failing after the retries: [`OnFailure`] decides.
+    Exhausted(AnnotateError),
+    /// Retrying cannot help: the run fails whatever [`OnFailure`] says.
+    Fatal(AnnotateError),
 }
 
 impl OpenAiTagger {
@@ -78,7 +119,10 @@ impl OpenAiTagger {
             max_retries: 3,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
+            on_failure: OnFailure::Fail,
+            fallback: None,
             api_key,
+            ladder: FormatLadder::default(),
         }
     }
 
@@ -89,35 +133,89 @@ impl OpenAiTagger {
         format!("{base}/v1/chat/completions")
     }
 
-    /// The JSON body sent for one instruction.
+    /// The JSON body sent for one instruction, with the `response_format` now in use.
     pub fn request_body(&self, instruction_text: &str) -> Value {
-        json!({
-            "model": self.model,
-            "messages": [{"role": "user", "content": tagging_prompt(instruction_text)}],
-            "temperature": 0,
-        })
+        request_body(&self.model, instruction_text, self.ladder.current())
     }
 
-    fn agent(&self) -> ureq::Agent {
-        ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into()
+    /// The `response_format` rung now in use: [`ResponseFormat::JsonSchema`] until a server refused it.
+    pub fn response_format(&self) -> ResponseFormat {
+        self.ladder.current()
     }
 
-    fn tag_one(&self, agent: &ureq::Agent, item: &Instruction) -> Result<TagList, AnnotateError> {
-        let body = self.request_body(&item.text).to_string();
-        let endpoint = self.endpoint();
-        let mut reason = String::new();
+    /// Every step down the `response_format` ladder so far, in order.
+    pub fn format_steps(&self) -> Vec<FormatStep> {
+        self.ladder.steps()
+    }
+
+    fn client(&self) -> Client<'_> {
+        Client {
+            model: &self.model,
+            endpoint: self.endpoint(),
+            api_key: &self.api_key,
+            max_retries: self.max_retries,
+            backoff_base: self.backoff_base,
+            backoff_max: self.backoff_max,
+            ladder: &self.ladder,
+            agent: ureq::Agent::config_builder()
+                .timeout_global(Some(self.timeout))
+                .http_status_as_error(false)
+                .build()
+                .into(),
+        }
+    }
+
+    #[cfg(test)]
+    fn redact(&self, text: &str) -> String {
+        redact(&self.api_key, text)
+    }
+}
+
+fn request_body(model: &str, instruction_text: &str, format: ResponseFormat) -> Value {
+    let mut prompt = tagging_prompt(instruction_text);
+    if format == ResponseFormat::JsonObject {
+        prompt.push_str(JSON_OBJECT_NOTE);
+    }
+    let mut body = json!({
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "temperature": 0,
+    });
+    if let Some(field) = format.request_field() {
+        body["response_format"] = field;
+    }
+    body
+}
+
+/// What the request threads share: the tagger's HTTP settings, not its keyphrase fallback (whose embedder
+/// need not be `Sync`; the fallback runs after the threads).
+struct Client<'a> {
+    model: &'a str,
+    endpoint: String,
+    api_key: &'a str,
+    max_retries: usize,
+    backoff_base: Duration,
+    backoff_max: Duration,
+    ladder: &'a FormatLadder,
+    agent: ureq::Agent,
+}
+
+impl Client<'_> {
+    fn tag_one(&self, item: &Instruction) -> Result<TagList, Failure> {
+        let mut reason: String;
         let mut transient_failures = 0u32;
-        for attempt in 0..=self.max_retries {
-            let wait = match self.exchange(agent, &endpoint, &body) {
+        let mut sent = 0;
+        let mut attempt = 0;
+        loop {
+            let format = self.ladder.current();
+            let body = request_body(self.model, &item.text, format).to_string();
+            sent += 1;
+            let wait = match self.exchange(&body, format) {
                 Exchange::Reply(text) => match reply_content(&text).and_then(|c| parse_tag_reply(&c)) {
                     Ok(tags) => {
                         return Ok(TagList {
                             tags,
-                            source: format!("openai:{}", self.model),
+                            source: format!("openai:{}:{}", self.model, format.name()),
                         });
                     }
                     Err(e) => {
@@ -138,28 +236,39 @@ impl OpenAiTagger {
                         .map(|d| d.min(MAX_RETRY_AFTER))
                         .unwrap_or(backoff.min(self.backoff_max))
                 }
+                // A refused format is the server's limit, not this instruction's failure: no retry is spent.
+                // The ladder has three rungs, so this repeats at most twice per instruction.
+                Exchange::Refused(why) => {
+                    let why = self.redact(&why);
+                    match self.ladder.step_down(format, &item.id, &why) {
+                        Some(_) => continue,
+                        None => return Err(Failure::Fatal(self.failed(item, sent, why))),
+                    }
+                }
                 Exchange::Permanent(why) => {
-                    return Err(AnnotateError::TaggingFailed {
-                        id: item.id.clone(),
-                        attempts: attempt + 1,
-                        reason: self.redact(&why),
-                    });
+                    return Err(Failure::Fatal(self.failed(item, sent, self.redact(&why))));
                 }
             };
-            if attempt < self.max_retries {
-                std::thread::sleep(wait);
+            if attempt == self.max_retries {
+                return Err(Failure::Exhausted(self.failed(item, sent, reason)));
             }
+            attempt += 1;
+            std::thread::sleep(wait);
         }
-        Err(AnnotateError::TaggingFailed {
-            id: item.id.clone(),
-            attempts: self.max_retries + 1,
-            reason,
-        })
     }
 
-    fn exchange(&self, agent: &ureq::Agent, endpoint: &str, body: &str) -> Exchange {
-        let sent = agent
-            .post(endpoint)
+    fn failed(&self, item: &Instruction, attempts: usize, reason: String) -> AnnotateError {
+        AnnotateError::TaggingFailed {
+            id: item.id.clone(),
+            attempts,
+            reason,
+        }
+    }
+
+    fn exchange(&self, body: &str, format: ResponseFormat) -> Exchange {
+        let sent = self
+            .agent
+            .post(&self.endpoint)
             .header("Authorization", &format!("Bearer {}", self.api_key))
             .header("Content-Type", "application/json")
             .send(body);
@@ -181,21 +290,30 @@ impl OpenAiTagger {
         };
         match status {
             200..=299 => Exchange::Reply(text),
+            _ if format != ResponseFormat::Plain && is_refusal(status, &text) => Exchange::Refused(format!(
+                "HTTP {status} to response_format {}: {}",
+                format.name(),
+                preview(&text)
+            )),
             408 | 429 | 500..=599 => Exchange::Transient {
                 reason: format!("HTTP {status}: {}", preview(&text)),
                 retry_after,
             },
-            _ => Exchange::Permanent(format!("HTTP {status} from {endpoint}: {}", preview(&text))),
+            _ => Exchange::Permanent(format!("HTTP {status} from {}: {}", self.endpoint, preview(&text))),
         }
     }
 
-    /// Servers echo parts of a rejected key in their error bodies; never pass it on.
     fn redact(&self, text: &str) -> String {
-        if self.api_key.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(&self.api_key, "[redacted]")
-        }
+        redact(self.api_key, text)
+    }
+}
+
+/// Servers echo parts of a rejected key in their error bodies; never pass it on.
+fn redact(api_key: &str, text: &str) -> String {
+    if api_key.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(api_key, "[redacted]")
     }
 }
 
@@ -236,12 +354,21 @@ fn preview(text: &str) -> String {
 impl Tagger for OpenAiTagger {
     fn config(&self) -> Value {
         let endpoint = self.endpoint();
+        let ladder: Vec<&str> = ResponseFormat::LADDER.iter().map(|f| f.name()).collect();
+        // The fallback decides the tags of the instructions that fail; without it none is produced.
+        let fallback = match (self.on_failure, &self.fallback) {
+            (OnFailure::Keyphrase, Some(fallback)) => fallback.config(),
+            _ => Value::Null,
+        };
         json!({
             "tagger": "openai",
             "prompt": PROMPT_VERSION,
             "endpoint": endpoint,
             "model": self.model,
             "temperature": 0,
+            "response_format": {"version": FORMAT_VERSION, "ladder": ladder},
+            "on_failure": self.on_failure,
+            "fallback": fallback,
         })
     }
 
@@ -251,10 +378,20 @@ impl Tagger for OpenAiTagger {
                 "openai concurrency must be at least 1".to_string(),
             ));
         }
-        let agent = self.agent();
+        let fallback = match (self.on_failure, &self.fallback) {
+            (OnFailure::Fail, _) => None,
+            (OnFailure::Keyphrase, Some(fallback)) => Some(fallback),
+            (OnFailure::Keyphrase, None) => {
+                return Err(AnnotateError::Config(
+                    "openai on_failure = \"keyphrase\" needs a keyphrase tagger in `fallback`".to_string(),
+                ));
+            }
+        };
+        let client = self.client();
+        let stop_on_exhausted = fallback.is_none();
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
-        let results: Mutex<Vec<Option<Result<TagList, AnnotateError>>>> =
+        let results: Mutex<Vec<Option<Result<TagList, Failure>>>> =
             Mutex::new((0..items.len()).map(|_| None).collect());
         std::thread::scope(|scope| {
             for _ in 0..self.concurrency.min(items.len()) {
@@ -262,8 +399,13 @@ impl Tagger for OpenAiTagger {
                     while !failed.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(item) = items.get(i) else { break };
-                        let result = self.tag_one(&agent, item);
-                        if result.is_err() {
+                        let result = client.tag_one(item);
+                        let stops = match &result {
+                            Ok(_) => false,
+                            Err(Failure::Exhausted(_)) => stop_on_exhausted,
+                            Err(Failure::Fatal(_)) => true,
+                        };
+                        if stops {
                             failed.store(true, Ordering::Relaxed);
                         }
                         results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
@@ -272,25 +414,51 @@ impl Tagger for OpenAiTagger {
             }
         });
         let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-        let mut lists = Vec::with_capacity(items.len());
+        let mut lists: Vec<Option<TagList>> = Vec::with_capacity(items.len());
+        let mut exhausted: Vec<Instruction> = Vec::new();
         let mut not_sent = None;
         for (result, item) in results.into_iter().zip(items) {
             match result {
-                Some(Ok(list)) => lists.push(list),
+                Some(Ok(list)) => lists.push(Some(list)),
                 // The first failure in input order; the queue stopped after it.
-                Some(Err(e)) => return Err(e),
-                None => not_sent = not_sent.or(Some(item.id.clone())),
+                Some(Err(Failure::Fatal(e))) => return Err(e),
+                Some(Err(Failure::Exhausted(e))) if fallback.is_none() => return Err(e),
+                Some(Err(Failure::Exhausted(_))) => {
+                    exhausted.push(item.clone());
+                    lists.push(None);
+                }
+                None => {
+                    not_sent = not_sent.or(Some(item.id.clone()));
+                    lists.push(None);
+                }
             }
         }
-        match not_sent {
+        if let Some(id) = not_sent {
             // Unreachable unless a worker panicked, which the scope would already have propagated.
-            Some(id) => Err(AnnotateError::TaggingFailed {
+            return Err(AnnotateError::TaggingFailed {
                 id,
                 attempts: 0,
                 reason: "not sent".to_string(),
-            }),
-            None => Ok(lists),
+            });
         }
+        let mut fallback_lists = match fallback {
+            Some(fallback) if !exhausted.is_empty() => fallback.tag(&exhausted)?.into_iter(),
+            _ => Vec::new().into_iter(),
+        };
+        lists
+            .into_iter()
+            .map(|list| match list {
+                Some(list) => Ok(list),
+                None => {
+                    let mut list = fallback_lists.next().ok_or(AnnotateError::CountMismatch {
+                        expected: exhausted.len(),
+                        got: 0,
+                    })?;
+                    list.source = "keyphrase-fallback".to_string();
+                    Ok(list)
+                }
+            })
+            .collect()
     }
 
     fn batch_size(&self) -> usize {

@@ -123,6 +123,11 @@ fn tags_from_json(json: &str) -> Result<Vec<RawTag>, String> {
     let value: Value = serde_json::from_str(json).map_err(|e| format!("invalid JSON ({e})"))?;
     let elements = match value {
         Value::Array(elements) => elements,
+        // `{"tags": [...]}`: the shape structured output asks for (a schema's top level must be an object).
+        Value::Object(fields) if tags_field(&fields).is_some() => match tags_field(&fields) {
+            Some(Value::Array(elements)) => elements.clone(),
+            _ => return Err("\"tags\" is not a list".to_string()),
+        },
         object @ Value::Object(_) => vec![object],
         other => return Err(format!("expected a list of tags, found {other}")),
     };
@@ -134,6 +139,14 @@ fn tags_from_json(json: &str) -> Result<Vec<RawTag>, String> {
         .enumerate()
         .map(|(i, element)| tag_from_element(i, element))
         .collect()
+}
+
+/// The `tags` field of an object, whatever its case.
+fn tags_field(fields: &serde_json::Map<String, Value>) -> Option<&Value> {
+    fields
+        .iter()
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case("tags"))
+        .map(|(_, v)| v)
 }
 
 fn tag_from_element(index: usize, element: &Value) -> Result<RawTag, String> {
@@ -215,6 +228,17 @@ mod tests {
             tags(r#"{"tag": "Cosplay", "explanation": "Role play"}"#),
             vec![pair("Cosplay", "Role play")]
         );
+    }
+
+    #[test]
+    fn structured_output_object_is_unwrapped() {
+        let reply = r#"{"tags": [{"tag": "Math", "explanation": "Solve"}, {"tag": "Algebra", "explanation": "x"}]}"#;
+        assert_eq!(tags(reply), vec![pair("Math", "Solve"), pair("Algebra", "x")]);
+        let reply = "{\"Tags\": [\"Poetry\"]}";
+        assert_eq!(tags(reply), vec![pair("Poetry", "")]);
+        for bad in [r#"{"tags": []}"#, r#"{"tags": "Math"}"#] {
+            assert!(parse_tag_reply(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

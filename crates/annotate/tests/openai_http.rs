@@ -1,7 +1,9 @@
 //! The OpenAI-compatible tagger against a scripted HTTP/1.1 server on 127.0.0.1 that each test starts.
 
 use inscl_annotate::prompt::tagging_prompt;
-use inscl_annotate::{AnnotateError, Instruction, OpenAiTagger, Tagger};
+use inscl_annotate::{
+    AnnotateError, Instruction, KeyphraseTagger, OnFailure, OpenAiTagger, PhraseEmbedder, ResponseFormat, Tagger,
+};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -200,7 +202,7 @@ fn good_replies_with_key_exact_prompt_and_temperature_zero() {
     let items = instructions(3);
     let lists = tagger(&server).tag(&items).unwrap();
     for (item, list) in items.iter().zip(&lists) {
-        assert_eq!(list.source, "openai:test-model");
+        assert_eq!(list.source, "openai:test-model:json_schema");
         assert_eq!(list.tags.len(), 1);
         assert_eq!(list.tags[0].tag, format!("Tag of {}", item.text));
     }
@@ -211,6 +213,7 @@ fn good_replies_with_key_exact_prompt_and_temperature_zero() {
         assert_eq!(request.body["temperature"], json!(0));
         assert_eq!(request.body["model"], "test-model");
         assert_eq!(request.body["messages"][0]["role"], "user");
+        assert_eq!(request.body["response_format"]["type"], "json_schema");
         let item = items
             .iter()
             .find(|i| i.text == request.instruction())
@@ -344,4 +347,207 @@ fn concurrency_is_bounded() {
     assert_eq!(max, 3, "max in flight");
     // 12 requests of 150 ms, 3 at a time: 4 rounds.
     assert!(start.elapsed() >= Duration::from_millis(590), "{:?}", start.elapsed());
+}
+
+/// `response_format.type` of a request, `"none"` when it sends none.
+fn format_of(request: &Request) -> String {
+    request.body["response_format"]["type"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
+}
+
+fn wrapped_tags_for(instruction: &str) -> String {
+    json!({"tags": [{"tag": format!("Tag of {instruction}"), "explanation": "structured"}]}).to_string()
+}
+
+fn error(status: u16, body: &str) -> Answer {
+    Answer {
+        status,
+        headers: vec![],
+        body: body.to_string(),
+        delay: Duration::ZERO,
+    }
+}
+
+#[test]
+fn schema_accepted_sends_the_wrapped_list_schema() {
+    let server = serve(2, |request, _| match format_of(request).as_str() {
+        "json_schema" => completion(&wrapped_tags_for(&request.instruction())),
+        other => error(500, &format!("test expected json_schema, got {other}")),
+    });
+    let tagger = tagger(&server);
+    let lists = tagger.tag(&instructions(2)).unwrap();
+    assert_eq!(lists[1].tags[0].tag, "Tag of Instruction number 1.");
+    assert_eq!(lists[1].tags[0].explanation, "structured");
+    assert!(lists.iter().all(|l| l.source == "openai:test-model:json_schema"));
+    assert!(tagger.format_steps().is_empty());
+    let requests = server.requests.lock().unwrap();
+    let schema = &requests[0].body["response_format"]["json_schema"]["schema"];
+    assert_eq!(schema["type"], "object", "OpenAI wants an object at the top level");
+    assert_eq!(schema["properties"]["tags"]["items"]["properties"]["tag"]["type"], "string");
+}
+
+#[test]
+fn schema_refused_falls_back_to_json_mode_for_the_rest_of_the_run() {
+    let server = serve(8, |request, _| match format_of(request).as_str() {
+        "json_schema" => error(400, r#"{"error": {"message": "Invalid schema for response_format"}}"#),
+        "json_object" => completion(&wrapped_tags_for(&request.instruction())),
+        other => error(500, &format!("test expected json_object, got {other}")),
+    });
+    let mut tagger = tagger(&server);
+    tagger.concurrency = 1;
+    let lists = tagger.tag(&instructions(3)).unwrap();
+    assert!(lists.iter().all(|l| l.source == "openai:test-model:json_object"), "{lists:?}");
+    assert_eq!(lists[2].tags[0].tag, "Tag of Instruction number 2.");
+    // The next batch goes straight to JSON mode.
+    tagger.tag(&instructions(4)[3..]).unwrap();
+    let requests = server.requests.lock().unwrap();
+    let formats: Vec<String> = requests.iter().map(format_of).collect();
+    assert_eq!(formats, ["json_schema", "json_object", "json_object", "json_object", "json_object"]);
+    // JSON mode returns an object, so the prompt asks for the list inside one.
+    let prompt = requests[1].body["messages"][0]["content"].as_str().unwrap();
+    assert!(prompt.starts_with(&tagging_prompt("Instruction number 0.")) && prompt.contains("{\"tags\""));
+    let steps = tagger.format_steps();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!((steps[0].refused, steps[0].now), (ResponseFormat::JsonSchema, ResponseFormat::JsonObject));
+    assert_eq!(steps[0].instruction_id, "task0");
+    assert!(steps[0].reason.contains("HTTP 400"), "{}", steps[0].reason);
+    assert_eq!(tagger.response_format(), ResponseFormat::JsonObject);
+}
+
+#[test]
+fn both_formats_refused_falls_back_to_no_format() {
+    let server = serve(8, |request, _| match format_of(request).as_str() {
+        "json_schema" => error(422, "unprocessable"),
+        // llama.cpp-style: a server error whose body names the field.
+        "json_object" => error(500, r#"{"error": "response_format type json_object is not supported"}"#),
+        _ => completion(&tags_for(&request.instruction())),
+    });
+    let mut tagger = tagger(&server);
+    tagger.concurrency = 1;
+    tagger.max_retries = 0;
+    let lists = tagger.tag(&instructions(2)).unwrap();
+    assert!(lists.iter().all(|l| l.source == "openai:test-model:plain"), "{lists:?}");
+    let requests = server.requests.lock().unwrap();
+    let formats: Vec<String> = requests.iter().map(format_of).collect();
+    assert_eq!(formats, ["json_schema", "json_object", "none", "none"], "refusals spend no retry");
+    assert_eq!(
+        requests[2].body["messages"][0]["content"].as_str().unwrap(),
+        tagging_prompt("Instruction number 0.")
+    );
+    let steps: Vec<(ResponseFormat, ResponseFormat)> =
+        tagger.format_steps().iter().map(|s| (s.refused, s.now)).collect();
+    assert_eq!(
+        steps,
+        [
+            (ResponseFormat::JsonSchema, ResponseFormat::JsonObject),
+            (ResponseFormat::JsonObject, ResponseFormat::Plain)
+        ]
+    );
+}
+
+/// Hashed character trigrams: a deterministic embedder for the keyphrase fallback.
+struct TrigramEmbedder;
+
+impl PhraseEmbedder for TrigramEmbedder {
+    fn model_id(&self) -> String {
+        "test-trigram-64".to_string()
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, AnnotateError> {
+        Ok(texts
+            .iter()
+            .map(|text| {
+                let chars: Vec<char> = format!(" {text} ").chars().collect();
+                let mut v = vec![0.0f32; 64];
+                for w in chars.windows(3) {
+                    let h = w.iter().fold(0x811c9dc5u32, |h, c| (h ^ *c as u32).wrapping_mul(0x01000193));
+                    v[(h % 64) as usize] += 1.0;
+                }
+                v
+            })
+            .collect())
+    }
+}
+
+/// Garbage for the instruction "Instruction number 1.", good tags for the others.
+fn garbage_for_one(request: &Request, _: usize) -> Answer {
+    if request.instruction() == "Instruction number 1." {
+        completion("no tags today")
+    } else {
+        completion(&wrapped_tags_for(&request.instruction()))
+    }
+}
+
+#[test]
+fn persistent_garbage_with_on_failure_fail_names_the_instruction() {
+    let server = serve(6, garbage_for_one);
+    let mut tagger = tagger(&server);
+    tagger.max_retries = 2;
+    assert_eq!(tagger.on_failure, OnFailure::Fail, "the default");
+    let err = tagger.tag(&instructions(3)).unwrap_err();
+    assert!(
+        matches!(err, AnnotateError::TaggingFailed { ref id, attempts: 3, .. } if id == "task1"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no tags today"), "{err}");
+}
+
+#[test]
+fn persistent_garbage_with_on_failure_keyphrase_gets_keyphrase_tags() {
+    let server = serve(8, garbage_for_one);
+    let mut tagger = tagger(&server);
+    tagger.max_retries = 2;
+    tagger.on_failure = OnFailure::Keyphrase;
+    let failing = tagger.tag(&instructions(3)).unwrap_err();
+    assert!(matches!(failing, AnnotateError::Config(_)), "no fallback tagger: {failing}");
+    let config_without = tagger.config();
+    tagger.fallback = Some(KeyphraseTagger::new(Box::new(TrigramEmbedder)));
+    let items = instructions(3);
+    let lists = tagger.tag(&items).unwrap();
+    assert_eq!(lists[0].source, "openai:test-model:json_schema");
+    assert_eq!(lists[2].source, "openai:test-model:json_schema");
+    assert_eq!(lists[1].source, "keyphrase-fallback");
+    let expected = KeyphraseTagger::new(Box::new(TrigramEmbedder)).keyphrases(&items[1].text).unwrap();
+    assert!(!expected.is_empty());
+    assert_eq!(lists[1].tags, expected);
+    let garbage_requests = server
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.instruction() == items[1].text)
+        .count();
+    assert_eq!(garbage_requests, 3, "1 try + max_retries 2 before the fallback");
+    // What decides the tags is in the cache key: the failure policy and the fallback's own config.
+    let config = tagger.config();
+    assert_eq!(config["on_failure"], "keyphrase");
+    assert_eq!(config["fallback"]["embedder"], "test-trigram-64");
+    assert_ne!(config, config_without);
+    tagger.on_failure = OnFailure::Fail;
+    assert_eq!(tagger.config()["on_failure"], "fail");
+    assert_eq!(tagger.config()["fallback"], Value::Null);
+}
+
+#[test]
+fn refused_everywhere_fails_even_with_the_keyphrase_fallback() {
+    let server = serve(3, |_, _| error(400, r#"{"error": {"message": "model not found"}}"#));
+    let mut tagger = tagger(&server);
+    tagger.on_failure = OnFailure::Keyphrase;
+    tagger.fallback = Some(KeyphraseTagger::new(Box::new(TrigramEmbedder)));
+    let err = tagger.tag(&instructions(1)).unwrap_err();
+    assert!(
+        matches!(err, AnnotateError::TaggingFailed { ref id, attempts: 3, .. } if id == "task0"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("model not found"), "{err}");
+    assert_eq!(tagger.format_steps().len(), 2);
+}
+
+#[test]
+fn on_failure_is_lowercase_in_serde() {
+    assert_eq!(serde_json::to_value(OnFailure::Keyphrase).unwrap(), "keyphrase");
+    let parsed: OnFailure = serde_json::from_str("\"fail\"").unwrap();
+    assert_eq!(parsed, OnFailure::Fail);
+    assert!(serde_json::from_str::<OnFailure>("\"Keyphrase\"").is_err());
 }
