@@ -103,6 +103,10 @@ fn tagger(ctx: &StageCtx, a: &AnnotateSection) -> Result<Box<dyn inscl_annotate:
             let model = a.model.clone().unwrap_or_default();
             let mut t = inscl_annotate::OpenAiTagger::from_env(&base, &model)?;
             t.concurrency = a.concurrency;
+            t.on_failure = a.on_failure;
+            if a.on_failure == inscl_annotate::OnFailure::Keyphrase {
+                t.fallback = Some(keyphrase(ctx, a)?);
+            }
             Box::new(t)
         }
         Tagger::Keyphrase => Box::new(keyphrase(ctx, a)?),

@@ -75,6 +75,9 @@ pub struct AnnotateSection {
     /// local: the chat model folder (a HF LLaMA folder); defaults to the converted SmolLM2.
     pub local_model: Option<PathBuf>,
     pub max_new_tokens: usize,
+    /// openai: what an instruction that still has no parseable tags after the retries gets: `fail` (the stage
+    /// fails, naming it) or `keyphrase` (the keyphrase tagger's tags, with `source` saying so).
+    pub on_failure: inscl_annotate::OnFailure,
     /// The WordNet 3.0 tables of the lemmatiser (fetched by `make setup`); default: under the models folder.
     pub wordnet: Option<PathBuf>,
 }
@@ -91,6 +94,7 @@ impl Default for AnnotateSection {
             concurrency: 4,
             local_model: None,
             max_new_tokens: 192,
+            on_failure: inscl_annotate::OnFailure::Fail,
             wordnet: None,
         }
     }

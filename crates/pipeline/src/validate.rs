@@ -63,6 +63,9 @@ pub fn check_sections(s: &Sections, base_dir: &Path, models: &Path, methods: &[R
     }
     fraction("annotate", "diversity", a.diversity as f64, true)?;
     at_least("annotate", "concurrency", a.concurrency, 1)?;
+    if a.tagger != Tagger::Openai && a.on_failure != inscl_annotate::OnFailure::Fail {
+        return Err(problem("annotate", "on_failure", format!("only the openai tagger has a failure policy (tagger is {})", a.tagger.name())));
+    }
     at_least("annotate", "max_new_tokens", a.max_new_tokens, 1)?;
     if a.tagger == Tagger::Openai {
         for (key, v) in [("api_base", &a.api_base), ("model", &a.model)] {
@@ -182,6 +185,8 @@ mod tests {
             ("annotate", "max_new_tokens = 0", "max_new_tokens"),
             ("annotate", "tagger = \"gpt\"", "tagger"),
             ("annotate", "tagger = \"openai\"", "api_base"),
+            ("annotate", "on_failure = \"keyphrase\"", "on_failure"),
+            ("annotate", "on_failure = \"retry\"", "on_failure"),
             ("embed", "batch_size = 0", "batch_size"),
             ("embed", "encoder = \"bert\"", "encoder"),
             ("distance", "solver = \"greedy\"", "solver"),

@@ -21,6 +21,9 @@ pub struct AnnotateParams {
     pub model: Option<String>,
     pub api_base: Option<String>,
     pub max_new_tokens: usize,
+    /// The openai tagger's failure policy; absent for the other taggers (so their keys did not change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<inscl_annotate::OnFailure>,
 }
 
 /// Tags every instruction (run by the executor, which links the models behind the taggers).
@@ -45,7 +48,7 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, Pipe
         ("ingest".into(), NodeInput::Node(ingest)),
         ("wordnet".into(), NodeInput::Source(Arc::new(SourceTree::scan(&wordnet, |_| true, &p.hashes)?))),
     ];
-    if a.tagger != Tagger::Openai {
+    if a.tagger != Tagger::Openai || a.on_failure == inscl_annotate::OnFailure::Keyphrase {
         inputs.push(("encoder".into(), p.minilm()?));
     }
     if a.tagger == Tagger::Local {
@@ -60,6 +63,7 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, Pipe
         model: a.model.clone(),
         api_base: a.api_base.clone(),
         max_new_tokens: a.max_new_tokens,
+        on_failure: (a.tagger == Tagger::Openai).then_some(a.on_failure),
     };
     Ok(add(g, format!("annotate/{}", a.tagger.name()), Annotate { params, section: a }, inputs))
 }
