@@ -3,6 +3,8 @@
 test time instead of against stored numbers.
 
     $INSCL_REF_PYTHON crates/model/scripts/make_tiny_models.py OUT_DIR TOKENIZER_DIR
+    $INSCL_REF_PYTHON crates/model/scripts/make_tiny_models.py FOLDER TOKENIZER_DIR --greedy-of
+    $INSCL_REF_PYTHON crates/model/scripts/make_tiny_models.py FOLDER TOKENIZER_DIR --chat MESSAGE
 
 TOKENIZER_DIR holds a `tokenizer.json` (SmolLM2's); its vocabulary size is the models'. Each variant goes to
 OUT_DIR/<name>/ (written by `save_pretrained`, safetensors), its reference to OUT_DIR/<name>.json and
@@ -147,7 +149,18 @@ def check_resaved(folder):
     print(json.dumps(dict(model_type=model.config.model_type, greedy_ids=ids, greedy_margins=margins)))
 
 
+def chat(folder, message):
+    """transformers' rendering of one user turn with the folder's chat template."""
+    from transformers import AutoTokenizer
+    rendered = AutoTokenizer.from_pretrained(folder).apply_chat_template(
+        [dict(role="user", content=message)], tokenize=False, add_generation_prompt=True)
+    print(json.dumps(rendered))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 4 and sys.argv[3] == "--chat":
+        chat(Path(sys.argv[1]), sys.argv[4])
+        sys.exit(0)
     if len(sys.argv) > 3 and sys.argv[3] == "--greedy-of":
         check_resaved(Path(sys.argv[1]))
         sys.exit(0)

@@ -5,6 +5,7 @@
 //!   `qwen3`, `mistral`), refuses by name any `config.json` setting it does not implement, loads Hugging
 //!   Face folders as users have them (sharded, f16/bf16, memory-mapped) and saves them back in the family's
 //!   format, so that checkpoints stay usable by `transformers`.
+//! - [`chat_prompt_for`]: a user turn in the folder's own chat template (minijinja), ChatML without one.
 //! - [`score::mean_nll`]: each text's mean next-token negative log-likelihood under such a model.
 //! - [`MiniLm`]: all-MiniLM-L6-v2, the sentence encoder behind instruction and tag embeddings.
 //! - [`LlmMean`]: the paper's instruction embedding, the mean of the LLaMA's input embeddings over an
@@ -13,6 +14,7 @@
 //! Both encoders implement [`TextEncoder`].
 
 pub mod bert;
+pub mod chat;
 pub mod checkpoint;
 pub mod device;
 pub mod encoder;
@@ -27,6 +29,7 @@ pub mod score;
 pub mod tokens;
 
 pub use bert::MiniLm;
+pub use chat::{ChatTemplate, Message, chat_prompt_for};
 pub use device::parse_device;
 pub use encoder::{LlmMean, TextEncoder};
 pub use error::ModelError;

@@ -2,6 +2,7 @@
 //! tokenizer and end-of-sequence ids, loaded from and saved to a Hugging Face folder (`config.json`,
 //! `*.safetensors` or sharded, `tokenizer.json`, `generation_config.json`, `tokenizer_config.json`).
 
+use crate::chat::ChatTemplate;
 use crate::checkpoint::Checkpoint;
 use crate::error::{ModelError, Result};
 use crate::llama::Llama;
@@ -25,6 +26,8 @@ pub struct LlamaModel {
     pub tokenizer: Tokenizer,
     /// The folder's end-of-sequence ids (see [`crate::tokens::eos_token_ids`]); the first ends training targets.
     pub eos_token_ids: Vec<i64>,
+    /// The folder's `tokenizer_config.json` chat template, if any ([`Self::chat_prompt`]).
+    pub chat_template: Option<ChatTemplate>,
 }
 
 impl std::fmt::Debug for LlamaModel {
@@ -53,6 +56,7 @@ impl LlamaModel {
         let config = LlamaConfig::from_file(&dir.join("config.json"))?;
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
         let eos_token_ids = eos_token_ids(dir, &config, &tokenizer)?;
+        let chat_template = ChatTemplate::from_tokenizer_config(&dir.join("tokenizer_config.json"))?;
         let mut vs = nn::VarStore::new(device);
         let llama = tch::no_grad(|| Llama::new(vs.root(), &config))?;
         let checkpoint = Checkpoint::open(dir)?;
@@ -64,7 +68,7 @@ impl LlamaModel {
         if kind != Kind::Float {
             vs.set_kind(kind);
         }
-        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids })
+        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template })
     }
 
     /// A freshly initialised model (normal(0, initializer_range) matrices, ones for norms) drawn from `seed`.
@@ -88,11 +92,16 @@ impl LlamaModel {
             tch::no_grad(|| var.f_copy_(&source))?;
         }
         let eos_token_ids = config.eos_ids();
-        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids })
+        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template: None })
     }
 
     pub fn device(&self) -> Device {
         self.vs.device()
+    }
+
+    /// One user turn in the folder's chat template, ending where the answer starts; ChatML without a template.
+    pub fn chat_prompt(&self, user: &str) -> Result<String> {
+        crate::chat::prompt_with(self.chat_template.as_ref(), user)
     }
 
     /// The end-of-sequence token that ends training targets: the folder's first EOS id.

@@ -6,7 +6,7 @@
 #[path = "common/tiny.rs"]
 mod tiny;
 
-use inscl_model::{LlamaModel, generate_greedy, score};
+use inscl_model::{LlamaModel, chat_prompt, chat_prompt_for, generate_greedy, score};
 use serde_json::{Value, json};
 use tch::{Device, Tensor};
 
@@ -216,4 +216,27 @@ fn eos_comes_from_the_folder() {
     std::fs::write(dir.path().join("generation_config.json"), r#"{"eos_token_id": [7, 2]}"#).unwrap();
     let model = LlamaModel::load(dir.path(), Device::Cpu).unwrap();
     assert_eq!(model.eos_token_ids, [7, 2, 0]);
+}
+
+#[test]
+fn chat_templates_render_like_transformers() {
+    let message = "  What is the capital of France?  ";
+    // SmolLM2's own template (from the GGUF), as the tiny folders carry it.
+    let dir = tiny::model_dir("qwen2");
+    let ours = chat_prompt_for(&dir, message).unwrap();
+    assert_eq!(ours, tiny::transformers_chat(&dir, message));
+    assert!(ours.contains("<|im_start|>system"), "the template's system turn: {ours:?}");
+    let model = LlamaModel::load(&dir, Device::Cpu).unwrap();
+    assert_eq!(model.chat_prompt(message).unwrap(), ours);
+    // A template using Python string methods, whitespace control, trim/lstrip_blocks and raise_exception.
+    let custom = edited_copy("qwen2", |_| {});
+    let template = "{%- for message in messages %}\n    {%- if message['role'] == 'user' %}\n<|user|>{{ message.content.strip() }}{{ eos_token }}\n    {%- else %}{{ raise_exception('only user turns') }}\n    {%- endif %}\n{% endfor %}\n{%- if add_generation_prompt %}<|assistant|>\n{% endif %}";
+    let config_path = custom.path().join("tokenizer_config.json");
+    let mut config: Value = serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
+    config["chat_template"] = json!(template);
+    std::fs::write(&config_path, serde_json::to_vec(&config).unwrap()).unwrap();
+    assert_eq!(chat_prompt_for(custom.path(), message).unwrap(), tiny::transformers_chat(custom.path(), message));
+    // Without a template: ChatML.
+    std::fs::remove_file(&config_path).unwrap();
+    assert_eq!(chat_prompt_for(custom.path(), message).unwrap(), chat_prompt(message));
 }

@@ -151,3 +151,18 @@ pub fn assert_same_greedy(ours: &[i64], theirs: &[i64], margins: &[f64], stop_id
     }
     compared
 }
+
+/// transformers' `apply_chat_template` of one user turn (generation prompt added) with `dir`'s template.
+pub fn transformers_chat(dir: &Path, message: &str) -> String {
+    let output = std::process::Command::new(python())
+        .arg(script())
+        .arg(dir)
+        .arg(tokenizer_source())
+        .arg("--chat")
+        .arg(message)
+        .output()
+        .expect("running make_tiny_models.py --chat");
+    assert!(output.status.success(), "apply_chat_template failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().expect("one JSON line")).unwrap()
+}
