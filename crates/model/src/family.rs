@@ -56,7 +56,6 @@ impl Family {
     /// kind that the family does not read is refused, since whoever wrote it expected it to matter.
     pub fn reads(self, key: &str) -> bool {
         match key {
-            "head_dim" => self != Family::Qwen2,
             "attention_bias" => matches!(self, Family::Llama | Family::Qwen3),
             "mlp_bias" | "pretraining_tp" => self == Family::Llama,
             "sliding_window" => self != Family::Llama,
