@@ -240,3 +240,22 @@ fn chat_templates_render_like_transformers() {
     std::fs::remove_file(&config_path).unwrap();
     assert_eq!(chat_prompt_for(custom.path(), message).unwrap(), chat_prompt(message));
 }
+
+#[test]
+fn mean_embedding_and_scores_read_bf16_and_sharded_folders() {
+    for variant in ["qwen3", "llama3_untied"] {
+        let dir = tiny::model_dir(variant);
+        let model = LlamaModel::load(&dir, Device::Cpu).unwrap();
+        let text = "Summarise the article in one sentence.";
+        let from_folder = inscl_model::LlmMean::load(&dir, Device::Cpu).unwrap();
+        let from_model = inscl_model::LlmMean::from_model(&model);
+        use inscl_model::TextEncoder;
+        assert_eq!(from_folder.encode(&[text]).unwrap(), from_model.encode(&[text]).unwrap(), "{variant}");
+    }
+    let model = LlamaModel::load(&tiny::model_dir("qwen2"), Device::Cpu).unwrap();
+    let err = score::mean_nll(&model, &["a"]).unwrap_err().to_string();
+    assert!(err.contains("text 0") && err.contains("at least 2"), "{err}");
+    let two = score::mean_nll(&model, &["Paris is nice.", "Paris is nice. Rome too."]).unwrap();
+    assert_eq!(two.len(), 2);
+    assert_eq!(two[0], score::mean_nll(&model, &["Paris is nice."]).unwrap()[0], "texts are scored independently");
+}
