@@ -1,6 +1,6 @@
 //! The tiny LLaMA of the CPU default pipeline.
 
-use inscl_model::LlamaConfig;
+use inscl_model::{LlamaConfig, TokenIds};
 
 /// Hidden width of the tiny model.
 pub const TINY_HIDDEN: usize = 128;
@@ -21,7 +21,7 @@ pub fn tiny_config(vocab_size: usize) -> LlamaConfig {
     config.max_position_embeddings = TINY_MAX_POSITIONS;
     config.tie_word_embeddings = true;
     config.bos_token_id = Some(0);
-    config.eos_token_id = Some(0);
+    config.eos_token_id = Some(TokenIds::One(0));
     config.pad_token_id = Some(0);
     config
 }

@@ -2,7 +2,8 @@
 //! data plus the replay the sample stage chose), starting from the previous stage's weights.
 //!
 //! * [`examples`]: one supervised example per reference output, prompt `{definition}\n\n{input}\n\n`, target
-//!   `{output}<|endoftext|>`, loss on target tokens only; prompts that do not fit are cut from the left.
+//!   `{output}` followed by the model folder's EOS token, loss on target tokens only; prompts that do not fit
+//!   are cut from the left.
 //! * [`batching`]: length-grouped, right-padded micro batches whose order is a pure function of (seed, epoch).
 //! * [`train`](train::train): AdamW (0.9, 0.999, 1e-8, no weight decay), linear warmup then cosine decay,
 //!   gradient accumulation to the effective batch (the paper's 128) with the loss averaged over all target

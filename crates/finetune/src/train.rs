@@ -8,7 +8,6 @@ use crate::examples::{EncodedExample, Example, IGNORE_LABEL, encode_all};
 use crate::optim::{AdamW, AdamWConfig, lr_factor, warmup_steps};
 use crate::precision::use_bf16_cuda_autocast;
 use crate::state::{RunIdentity, StateMeta, load_state, save_state, tensor_bytes};
-use crate::tokenizer::eos_id;
 use inscl_model::LlamaModel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -220,7 +219,11 @@ pub fn train(
         return Err(FinetuneError::NoExamples);
     }
     let device = model.vs.device();
-    let eos = eos_id(&model.tokenizer)?;
+    // The model folder's own EOS (for SmolLM2-Instruct `<|im_end|>`), which generation stops at.
+    let eos = model
+        .eos_token_id()
+        .and_then(|id| u32::try_from(id).ok())
+        .ok_or(FinetuneError::MissingToken { token: "eos_token_id".to_string(), role: "end of sequence" })?;
     let encoded = encode_all(&model.tokenizer, examples, params.max_len, eos)?;
     let vocab_limit = model.config.vocab_size as i64;
     for (index, example) in encoded.iter().enumerate() {

@@ -48,18 +48,15 @@ impl LlmMean {
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
         let name = "model.embed_tokens.weight";
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| ModelError::io(dir, e))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "safetensors"))
-            .collect();
-        files.sort();
-        for file in files {
-            if let Some((_, tensor)) = Tensor::read_safetensors(&file)?.into_iter().find(|(n, _)| n == name) {
-                return Ok(LlmMean { embeddings: tensor.to_device(device), tokenizer });
-            }
+        // Only this tensor is copied out of the (memory-mapped, possibly sharded, f16/bf16) checkpoint.
+        let checkpoint = crate::checkpoint::Checkpoint::open(dir)?;
+        match checkpoint.tensor(name)? {
+            Some(tensor) => Ok(LlmMean { embeddings: tensor.to_kind(Kind::Float).to_device(device), tokenizer }),
+            None => Err(ModelError::Weights {
+                dir: dir.to_path_buf(),
+                message: format!("no tensor {name} in any *.safetensors"),
+            }),
         }
-        Err(ModelError::Weights { dir: dir.to_path_buf(), message: format!("no tensor {name} in any *.safetensors") })
     }
 }
 

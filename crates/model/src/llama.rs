@@ -1,8 +1,11 @@
-//! The LLaMA decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) with Hugging Face parameter names,
-//! so that `transformers` checkpoints load into it and its checkpoints load into `transformers`.
+//! The decoder shared by every supported family (RMSNorm, RoPE, grouped-query attention, SwiGLU), with the
+//! switches of [`Family`]: projection biases, Qwen3's per-head query/key norms and Mistral's sliding window;
+//! parameter names are Hugging Face's, so that `transformers` checkpoints load into it and back.
 
 use crate::error::Result;
+use crate::family::Family;
 use crate::llama_config::LlamaConfig;
+use crate::rope::{Rope, Rotary};
 use tch::nn::{self, Init};
 use tch::{Device, Kind, Tensor};
 
@@ -64,19 +67,24 @@ impl RmsNorm {
     }
 }
 
-/// Bias-free projection with a `[out, in]` weight, as `nn.Linear(bias=False)`.
+/// A projection with a `[out, in]` weight and, where the family has one, a bias (`nn.Linear`; biases start at
+/// zero as in `transformers`).
 #[derive(Debug)]
 struct Projection {
     weight: Tensor,
+    bias: Option<Tensor>,
 }
 
 impl Projection {
-    fn new(p: nn::Path, in_dim: usize, out_dim: usize, std: f64) -> Self {
-        Projection { weight: p.var("weight", &[out_dim as i64, in_dim as i64], normal_init(std)) }
+    fn new(p: nn::Path, in_dim: usize, out_dim: usize, std: f64, bias: bool) -> Self {
+        Projection {
+            weight: p.var("weight", &[out_dim as i64, in_dim as i64], normal_init(std)),
+            bias: bias.then(|| p.var("bias", &[out_dim as i64], Init::Const(0.0))),
+        }
     }
 
     fn forward(&self, xs: &Tensor) -> Tensor {
-        xs.linear::<Tensor>(&self.weight, None)
+        xs.linear(&self.weight, self.bias.as_ref())
     }
 }
 
@@ -86,58 +94,41 @@ struct Attention {
     k_proj: Projection,
     v_proj: Projection,
     o_proj: Projection,
+    /// Qwen3: RMSNorm over each head of the queries and keys, before RoPE.
+    q_norm: Option<RmsNorm>,
+    k_norm: Option<RmsNorm>,
+    /// Keys further back than this many positions are not attended to (Mistral, Qwen sliding layers).
+    window: Option<i64>,
     heads: i64,
     kv_heads: i64,
     head_size: i64,
 }
 
-/// Rotary tables for one batch: `[batch, 1, seq, head]` each, broadcast over heads.
-struct Rotary {
-    cos: Tensor,
-    sin: Tensor,
-}
-
-fn rotate_half(xs: &Tensor) -> Tensor {
-    let half = xs.size()[3] / 2;
-    let first = xs.narrow(3, 0, half);
-    let second = xs.narrow(3, half, half);
-    Tensor::cat(&[second.neg(), first], 3)
-}
-
-impl Rotary {
-    fn new(positions: &Tensor, head_size: i64, theta: f64, kind: Kind) -> Self {
-        let device = positions.device();
-        let exponents = Tensor::arange_start_step(0, head_size, 2, (Kind::Float, device)) / head_size as f64;
-        let inv_freq = Tensor::pow_scalar(theta, &exponents).reciprocal();
-        let angles = positions.to_kind(Kind::Float).unsqueeze(-1) * inv_freq;
-        let angles = Tensor::cat(&[&angles, &angles], -1).unsqueeze(1);
-        Rotary { cos: angles.cos().to_kind(kind), sin: angles.sin().to_kind(kind) }
-    }
-
-    fn apply(&self, xs: &Tensor) -> Tensor {
-        xs * &self.cos + rotate_half(xs) * &self.sin
-    }
-}
-
 impl Attention {
-    fn new(p: nn::Path, config: &LlamaConfig) -> Self {
+    fn new(p: nn::Path, config: &LlamaConfig, family: Family, window: Option<usize>) -> Self {
         let hidden = config.hidden_size;
         let head_size = config.head_size();
         let heads = config.num_attention_heads;
         let kv_heads = config.kv_heads();
         let std = config.initializer_range;
+        let qkv_bias = family.qkv_bias(config.attention_bias);
+        let norm = |name: &str| family.qk_norm().then(|| RmsNorm::new(&p / name, head_size, config.rms_norm_eps));
         Attention {
-            q_proj: Projection::new(&p / "q_proj", hidden, heads * head_size, std),
-            k_proj: Projection::new(&p / "k_proj", hidden, kv_heads * head_size, std),
-            v_proj: Projection::new(&p / "v_proj", hidden, kv_heads * head_size, std),
-            o_proj: Projection::new(&p / "o_proj", heads * head_size, hidden, std),
+            q_proj: Projection::new(&p / "q_proj", hidden, heads * head_size, std, qkv_bias),
+            k_proj: Projection::new(&p / "k_proj", hidden, kv_heads * head_size, std, qkv_bias),
+            v_proj: Projection::new(&p / "v_proj", hidden, kv_heads * head_size, std, qkv_bias),
+            o_proj: Projection::new(&p / "o_proj", heads * head_size, hidden, std, family.o_bias(config.attention_bias)),
+            q_norm: norm("q_norm"),
+            k_norm: norm("k_norm"),
+            window: window.map(|w| w as i64),
             heads: heads as i64,
             kv_heads: kv_heads as i64,
             head_size: head_size as i64,
         }
     }
 
-    /// `allowed` is a boolean `[batch, 1, seq, past + seq]` mask (true = may attend).
+    /// `allowed` is a boolean `[batch, 1, seq, past + seq]` mask (true = may attend), already restricted to the
+    /// layer's window.
     fn forward(
         &self,
         xs: &Tensor,
@@ -146,10 +137,13 @@ impl Attention {
         cache: Option<&mut Option<(Tensor, Tensor)>>,
     ) -> Tensor {
         let (batch, seq, _) = xs.size3().expect("attention input is [batch, seq, hidden]");
-        let split = |t: Tensor, heads: i64| t.view([batch, seq, heads, self.head_size]).transpose(1, 2);
-        let queries = rotary.apply(&split(self.q_proj.forward(xs), self.heads));
-        let mut keys = rotary.apply(&split(self.k_proj.forward(xs), self.kv_heads));
-        let mut values = split(self.v_proj.forward(xs), self.kv_heads);
+        let split = |t: Tensor, heads: i64, norm: Option<&RmsNorm>| {
+            let t = t.view([batch, seq, heads, self.head_size]);
+            norm.map_or(t.shallow_clone(), |n| n.forward(&t)).transpose(1, 2)
+        };
+        let queries = rotary.apply(&split(self.q_proj.forward(xs), self.heads, self.q_norm.as_ref()));
+        let mut keys = rotary.apply(&split(self.k_proj.forward(xs), self.kv_heads, self.k_norm.as_ref()));
+        let mut values = split(self.v_proj.forward(xs), self.kv_heads, None);
         if let Some(slot) = cache {
             if let Some((past_keys, past_values)) = slot.as_ref() {
                 keys = Tensor::cat(&[past_keys, &keys], 2);
@@ -177,12 +171,13 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn new(p: nn::Path, config: &LlamaConfig) -> Self {
+    fn new(p: nn::Path, config: &LlamaConfig, family: Family) -> Self {
         let (hidden, inner, std) = (config.hidden_size, config.intermediate_size, config.initializer_range);
+        let bias = family == Family::Llama && config.mlp_bias;
         Mlp {
-            gate_proj: Projection::new(&p / "gate_proj", hidden, inner, std),
-            up_proj: Projection::new(&p / "up_proj", hidden, inner, std),
-            down_proj: Projection::new(&p / "down_proj", inner, hidden, std),
+            gate_proj: Projection::new(&p / "gate_proj", hidden, inner, std, bias),
+            up_proj: Projection::new(&p / "up_proj", hidden, inner, std, bias),
+            down_proj: Projection::new(&p / "down_proj", inner, hidden, std, bias),
         }
     }
 
@@ -206,8 +201,9 @@ pub struct Llama {
     layers: Vec<DecoderLayer>,
     norm: RmsNorm,
     lm_head: Option<Tensor>,
-    head_size: i64,
-    rope_theta: f64,
+    rope: Rope,
+    /// The inverse RoPE frequencies, computed once (per call only for `dynamic` RoPE).
+    inv_freq: Tensor,
 }
 
 impl Llama {
@@ -215,6 +211,10 @@ impl Llama {
     /// for matrices, ones for norms); `LlamaModel::load` overwrites them with a checkpoint.
     pub fn new(p: nn::Path, config: &LlamaConfig) -> Result<Self> {
         config.validate()?;
+        let family = config.family()?;
+        let windows = config.layer_windows()?;
+        let rope = config.rope()?;
+        let inv_freq = rope.inv_freq(0, p.device());
         let model = &p / "model";
         let std = config.initializer_range;
         let (vocab, hidden) = (config.vocab_size as i64, config.hidden_size as i64);
@@ -224,13 +224,13 @@ impl Llama {
                 let lp = &model / "layers" / i;
                 DecoderLayer {
                     input_layernorm: RmsNorm::new(&lp / "input_layernorm", config.hidden_size, config.rms_norm_eps),
-                    self_attn: Attention::new(&lp / "self_attn", config),
+                    self_attn: Attention::new(&lp / "self_attn", config, family, windows[i]),
                     post_attention_layernorm: RmsNorm::new(
                         &lp / "post_attention_layernorm",
                         config.hidden_size,
                         config.rms_norm_eps,
                     ),
-                    mlp: Mlp::new(&lp / "mlp", config),
+                    mlp: Mlp::new(&lp / "mlp", config, family),
                 }
             })
             .collect();
@@ -242,8 +242,8 @@ impl Llama {
             layers,
             norm,
             lm_head,
-            head_size: config.head_size() as i64,
-            rope_theta: config.rope_theta,
+            rope,
+            inv_freq,
         })
     }
 
@@ -302,14 +302,35 @@ impl Llama {
         let causal = key_index.le_tensor(&query_index);
         let itself = key_index.eq_tensor(&query_index);
         let allowed = key_mask.to_kind(Kind::Bool).unsqueeze(1).unsqueeze(1).logical_and(&causal).logical_or(&itself);
+        // Sliding windows count cache slots, as transformers' masks do; left padding keeps real tokens
+        // contiguous at the end, so for them this is the distance in positions.
+        let windowed: Vec<(i64, Tensor)> = {
+            let mut sizes: Vec<i64> = self.layers.iter().filter_map(|l| l.self_attn.window).collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            sizes
+                .into_iter()
+                .map(|w| (w, allowed.logical_and(&(&query_index - &key_index).lt(w)).logical_or(&itself)))
+                .collect()
+        };
         let mut xs = Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
-        let rotary = Rotary::new(positions, self.head_size, self.rope_theta, xs.kind());
+        let inv_freq = if self.rope.is_dynamic() {
+            let longest = positions.max().int64_value(&[]) + 1;
+            self.rope.inv_freq(longest, device)
+        } else {
+            self.inv_freq.shallow_clone()
+        };
+        let rotary = Rotary::new(positions, &inv_freq, xs.kind());
         // Residual additions stay out of place: `+=` on a Tensor is `add_`, which would overwrite activations
         // that autograd still needs during fine-tuning.
         #[allow(clippy::assign_op_pattern)]
         for (index, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[index]);
-            let attended = layer.self_attn.forward(&layer.input_layernorm.forward(&xs), &rotary, &allowed, slot);
+            let mask = match layer.self_attn.window {
+                Some(w) => &windowed.iter().find(|(size, _)| *size == w).expect("a mask per window size").1,
+                None => &allowed,
+            };
+            let attended = layer.self_attn.forward(&layer.input_layernorm.forward(&xs), &rotary, mask, slot);
             xs = xs + attended;
             let mlp_out = layer.mlp.forward(&layer.post_attention_layernorm.forward(&xs));
             xs = xs + mlp_out;

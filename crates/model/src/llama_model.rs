@@ -1,9 +1,13 @@
-//! A LLaMA checkpoint in memory: weights, configuration and tokenizer, loaded from and saved to a Hugging
-//! Face folder (`config.json`, `*.safetensors`, `tokenizer.json`).
+//! A decoder checkpoint in memory (any supported family; the type keeps LLaMA's name): weights, configuration,
+//! tokenizer and end-of-sequence ids, loaded from and saved to a Hugging Face folder (`config.json`,
+//! `*.safetensors` or sharded, `tokenizer.json`, `generation_config.json`, `tokenizer_config.json`).
 
+use crate::chat::ChatTemplate;
+use crate::checkpoint::Checkpoint;
 use crate::error::{ModelError, Result};
 use crate::llama::Llama;
-use crate::llama_config::LlamaConfig;
+use crate::llama_config::{LlamaConfig, TokenIds};
+use crate::tokens::eos_token_ids;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +24,10 @@ pub struct LlamaModel {
     pub llama: Llama,
     pub config: LlamaConfig,
     pub tokenizer: Tokenizer,
+    /// The folder's end-of-sequence ids (see [`crate::tokens::eos_token_ids`]); the first ends training targets.
+    pub eos_token_ids: Vec<i64>,
+    /// The folder's `tokenizer_config.json` chat template, if any ([`Self::chat_prompt`]).
+    pub chat_template: Option<ChatTemplate>,
 }
 
 impl std::fmt::Debug for LlamaModel {
@@ -36,95 +44,31 @@ pub fn load_tokenizer(path: &Path) -> Result<Tokenizer> {
     Tokenizer::from_file(path).map_err(|e| ModelError::tokenizer(format!("file {}", path.display()), e))
 }
 
-/// Every tensor of every `*.safetensors` file in `dir`, by name.
-fn read_checkpoint_tensors(dir: &Path) -> Result<HashMap<String, Tensor>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| ModelError::io(dir, e))?;
-    let mut files: Vec<_> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "safetensors"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(ModelError::Weights { dir: dir.to_path_buf(), message: "no *.safetensors file".to_string() });
-    }
-    let mut tensors = HashMap::new();
-    for file in files {
-        // Read here rather than by `Tensor::read_safetensors`, so that errors name the file and keep the io error.
-        let bytes = std::fs::read(&file).map_err(|e| ModelError::io(&file, e))?;
-        let parsed = safetensors::SafeTensors::deserialize(&bytes)
-            .map_err(|e| ModelError::Safetensors { path: file.clone(), message: e.to_string() })?;
-        for (name, view) in parsed.tensors() {
-            let bad = |message: String| ModelError::Safetensors { path: file.clone(), message: format!("tensor {name}: {message}") };
-            let kind = torch_kind(view.dtype()).ok_or_else(|| bad(format!("unsupported dtype {:?}", view.dtype())))?;
-            let size: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-            let tensor = Tensor::f_from_data_size(view.data(), &size, kind).map_err(|e| bad(e.to_string()))?;
-            tensors.insert(name, tensor);
-        }
-    }
-    Ok(tensors)
-}
-
-/// The libtorch kind of a safetensors dtype (tch's own mapping, which is for another safetensors version).
-fn torch_kind(dtype: safetensors::Dtype) -> Option<Kind> {
-    use safetensors::Dtype as D;
-    Some(match dtype {
-        D::BOOL => Kind::Bool,
-        D::U8 => Kind::Uint8,
-        D::I8 => Kind::Int8,
-        D::I16 => Kind::Int16,
-        D::I32 => Kind::Int,
-        D::I64 => Kind::Int64,
-        D::BF16 => Kind::BFloat16,
-        D::F16 => Kind::Half,
-        D::F32 => Kind::Float,
-        D::F64 => Kind::Double,
-        _ => return None,
-    })
-}
-
 impl LlamaModel {
     /// Loads a Hugging Face LLaMA folder with f32 weights.
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
         Self::load_with_kind(dir, device, Kind::Float)
     }
 
-    /// Loads a Hugging Face LLaMA folder, converting the weights to `kind` (e.g. `Kind::BFloat16`).
+    /// Loads a Hugging Face folder of any supported family, converting the weights (f32, f16 or bf16, one file
+    /// or shards) to `kind` (e.g. `Kind::BFloat16`).
     pub fn load_with_kind(dir: &Path, device: Device, kind: Kind) -> Result<Self> {
         let config = LlamaConfig::from_file(&dir.join("config.json"))?;
         let tokenizer = load_tokenizer(&dir.join("tokenizer.json"))?;
+        let eos_token_ids = eos_token_ids(dir, &config, &tokenizer)?;
+        let chat_template = ChatTemplate::from_tokenizer_config(&dir.join("tokenizer_config.json"))?;
         let mut vs = nn::VarStore::new(device);
         let llama = tch::no_grad(|| Llama::new(vs.root(), &config))?;
-        let mut checkpoint = read_checkpoint_tensors(dir)?;
-        let variables: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
-        let missing: Vec<&str> =
-            variables.keys().filter(|name| !checkpoint.contains_key(*name)).map(String::as_str).collect();
-        if !missing.is_empty() {
-            return Err(ModelError::Weights {
-                dir: dir.to_path_buf(),
-                message: format!("missing tensor(s) {}", missing.join(", ")),
-            });
-        }
-        for (name, mut variable) in variables {
-            let source = checkpoint.remove(&name).ok_or_else(|| ModelError::Weights {
-                dir: dir.to_path_buf(),
-                message: format!("missing tensor {name}"),
-            })?;
-            if source.size() != variable.size() {
-                return Err(ModelError::Weights {
-                    dir: dir.to_path_buf(),
-                    message: format!(
-                        "tensor {name} has shape {:?}, config implies {:?}",
-                        source.size(),
-                        variable.size()
-                    ),
-                });
-            }
-            tch::no_grad(|| variable.f_copy_(&source.to_kind(Kind::Float)))?;
-        }
+        let checkpoint = Checkpoint::open(dir)?;
+        let variables: HashMap<String, Tensor> = vs.variables();
+        let tied = config.tie_word_embeddings;
+        // transformers ignores a saved lm_head when the embeddings are tied, and rotary tables are recomputed.
+        let ignorable = |name: &str| (tied && name == "lm_head.weight") || name.ends_with("rotary_emb.inv_freq");
+        checkpoint.copy_into(&variables, &ignorable)?;
         if kind != Kind::Float {
             vs.set_kind(kind);
         }
-        Ok(LlamaModel { vs, llama, config, tokenizer })
+        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template })
     }
 
     /// A freshly initialised model (normal(0, initializer_range) matrices, ones for norms) drawn from `seed`.
@@ -147,16 +91,28 @@ impl LlamaModel {
             let source = Tensor::from_slice(&values).view(var.size().as_slice()).to_device(device);
             tch::no_grad(|| var.f_copy_(&source))?;
         }
-        Ok(LlamaModel { vs, llama, config, tokenizer })
+        let eos_token_ids = config.eos_ids();
+        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template: None })
     }
 
     pub fn device(&self) -> Device {
         self.vs.device()
     }
 
-    /// End-of-sequence ids: the configuration's, plus `<|im_end|>`, `</s>` and `<|endoftext|>` when the vocabulary has them.
+    /// One user turn in the folder's chat template, ending where the answer starts; ChatML without a template.
+    pub fn chat_prompt(&self, user: &str) -> Result<String> {
+        crate::chat::prompt_with(self.chat_template.as_ref(), user)
+    }
+
+    /// The end-of-sequence token that ends training targets: the folder's first EOS id.
+    pub fn eos_token_id(&self) -> Option<i64> {
+        self.eos_token_ids.first().copied()
+    }
+
+    /// Ids generation stops at: the folder's EOS ids, plus `<|im_end|>`, `</s>` and `<|endoftext|>` when the
+    /// vocabulary has them (checkpoints fine-tuned before the folder's EOS was used end answers with those).
     pub fn stop_token_ids(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.config.eos_token_id.into_iter().collect();
+        let mut ids: Vec<i64> = self.eos_token_ids.clone();
         for token in ["<|im_end|>", "</s>", "<|endoftext|>"] {
             if let Some(id) = self.tokenizer.token_to_id(token).map(i64::from)
                 && !ids.contains(&id)
@@ -188,8 +144,19 @@ impl LlamaModel {
     /// `config.json` and `tokenizer.json` of the checkpoint, and the variables that make `model.safetensors`
     /// (tied `lm_head` left out, as `transformers` writes it).
     fn hf_parts(&self) -> Result<(Vec<u8>, Vec<u8>, BTreeMap<String, Tensor>)> {
+        // The family's own config, every original key kept; only the dtype changes, since weights are saved in f32.
         let mut config = self.config.clone();
         config.torch_dtype = "float32".to_string();
+        if config.extra.contains_key("dtype") {
+            config.extra.insert("dtype".to_string(), serde_json::Value::from("float32"));
+        }
+        // The folder's EOS list survives in config.json, where transformers' generation falls back to it.
+        if self.eos_token_ids.len() > 1 || (config.eos_token_id.is_none() && !self.eos_token_ids.is_empty()) {
+            config.eos_token_id = Some(match self.eos_token_ids.as_slice() {
+                [one] => TokenIds::One(*one),
+                many => TokenIds::Many(many.to_vec()),
+            });
+        }
         let config_json = serde_json::to_vec_pretty(&config)
             .map_err(|e| ModelError::Serialise { what: "config.json".to_string(), message: e.to_string() })?;
         let tokenizer_json = self

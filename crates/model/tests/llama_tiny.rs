@@ -12,7 +12,7 @@ fn tiny_model(tied: bool, seed: i64) -> LlamaModel {
     let vocab = tokenizer.get_vocab_size(true);
     let mut config = LlamaConfig::new(vocab, 32, 64, 2, 4, 2);
     config.tie_word_embeddings = tied;
-    config.eos_token_id = Some(102);
+    config.eos_token_id = Some(inscl_model::TokenIds::One(102));
     // Larger weights than the default 0.02 so that logits differ clearly between tokens.
     config.initializer_range = 0.2;
     LlamaModel::random_init(config, tokenizer, Device::Cpu, seed).unwrap()
