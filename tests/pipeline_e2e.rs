@@ -203,6 +203,19 @@ fn pipeline_runs_shares_stage_one_and_extends_incrementally() {
     let theirs = theirs.unwrap_or_else(|e| panic!("{python}: {e} (run `make test`, which creates the reference venv)"));
     assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
     assert_eq!(String::from_utf8_lossy(&ours.stdout).trim(), String::from_utf8_lossy(&theirs.stdout).trim());
+    // `inscl score` gives each text's mean NLL as transformers computes it.
+    let texts = ["the movie was fine and the plot was thin", "Add the numbers.\n\n3 4\n\n7"];
+    let ours = run(&store, &["score", "--model", ckpt.to_str().unwrap(), "--device", "cpu", texts[0], texts[1]]);
+    assert!(ours.status.success(), "{}", text(&ours));
+    let script = repo_root().join("tests/fixtures/transformers_score.py");
+    let theirs = std::process::Command::new(&python).arg(&script).arg(&ckpt).args(texts).output().expect("reference python runs");
+    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
+    let values = |out: &[u8]| -> Vec<f64> { String::from_utf8_lossy(out).lines().map(|l| l.trim().parse().unwrap()).collect() };
+    let (ours, theirs) = (values(&ours.stdout), values(&theirs.stdout));
+    assert_eq!(ours.len(), 2);
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert!((a - b).abs() < 1e-4, "score {a} vs transformers {b}");
+    }
 
     // A base folder with a truncated model.safetensors: the error names the failing instance and the file.
     let bad = tmp.path().join("badbase");

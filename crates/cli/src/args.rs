@@ -67,11 +67,11 @@ pub enum Command {
         #[arg(required = true)]
         texts: Vec<String>,
     },
-    /// Print the greedy continuation of a prompt by a LLaMA folder.
+    /// Print the greedy continuation of a prompt by a model folder (llama, qwen2, qwen3, mistral).
     Generate {
         #[arg(long)]
         model: PathBuf,
-        /// Wrap the prompt in the ChatML user/assistant template.
+        /// Wrap the prompt as a user turn in the folder's chat template (ChatML when it has none).
         #[arg(long)]
         chat: bool,
         #[arg(long, default_value_t = 64)]
@@ -79,6 +79,16 @@ pub enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
         prompt: String,
+    },
+    /// Print each text's mean next-token negative log-likelihood under a model folder (nats per token, no BOS
+    /// added), one per line at full precision: the numeric check of a model against transformers.
+    Score {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value = "auto")]
+        device: String,
+        #[arg(required = true)]
+        texts: Vec<String>,
     },
     /// Convert a llama.cpp GGUF (Q4_1, Q8_0, F16, F32) into a Hugging Face LLaMA folder.
     ConvertGguf {
@@ -172,7 +182,7 @@ impl Command {
     pub fn computes(&self) -> bool {
         match self {
             Command::Run { dry_run, .. } => !dry_run,
-            Command::Report { .. } | Command::Encode { .. } | Command::Generate { .. } | Command::Ingest(_) => true,
+            Command::Report { .. } | Command::Encode { .. } | Command::Generate { .. } | Command::Score { .. } | Command::Ingest(_) => true,
             Command::ConvertGguf { .. }
             | Command::Dbscan { .. }
             | Command::Rouge { .. }

@@ -19,6 +19,7 @@ pub trait Linked {
     fn run(&self, store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions) -> Result<RunSummary, DagError>;
     fn encode(&self, encoder: &str, model: Option<PathBuf>, device: &str, texts: &[String]) -> Result<i32, CliError>;
     fn generate(&self, model: &Path, chat: bool, max_new_tokens: usize, device: &str, prompt: &str) -> Result<i32, CliError>;
+    fn score(&self, model: &Path, device: &str, texts: &[String]) -> Result<i32, CliError>;
 }
 
 /// Runs `cli`'s command. Without `linked` (the planner binary), the commands that compute refuse; `main`
@@ -89,6 +90,7 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
         Command::Generate { model, chat, max_new_tokens, device, prompt } => {
             needs("generate")?.generate(&model, chat, max_new_tokens, &device, &prompt)
         }
+        Command::Score { model, device, texts } => needs("score")?.score(&model, &device, &texts),
         Command::ConvertGguf { file, out_dir, dtype } => tools::convert_gguf(&file, &out_dir, &dtype),
         Command::Dbscan { input, eps, min_samples } => tools::dbscan(&input, eps, min_samples),
         Command::Rouge { input } => tools::rouge(&input),

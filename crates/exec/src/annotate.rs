@@ -44,11 +44,17 @@ struct LlamaChat {
 
 impl ChatGenerator for LlamaChat {
     fn model_id(&self) -> String {
-        format!("llama@{}", self.id)
+        // The prompt is the folder's chat template (ChatML without one): cached replies name which.
+        let prompt = if self.model.chat_template.is_some() { "folder-chat-template" } else { "chatml" };
+        format!("llama@{}:{prompt}", self.id)
     }
 
     fn chat(&self, user_messages: &[String], max_new_tokens: usize) -> Result<Vec<String>, AnnotateError> {
-        let prompts: Vec<String> = user_messages.iter().map(|m| inscl_model::generate::chat_prompt(m)).collect();
+        let prompts = user_messages
+            .iter()
+            .map(|m| self.model.chat_prompt(m))
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(|e| AnnotateError::Generator(e.to_string()))?;
         let refs: Vec<&str> = prompts.iter().map(String::as_str).collect();
         inscl_model::generate::generate_text(&self.model, &refs, max_new_tokens, 8).map_err(|e| AnnotateError::Generator(e.to_string()))
     }

@@ -20,7 +20,8 @@ use inscl_store::Outputs;
 use std::collections::BTreeMap;
 
 const TESTSET_VERSION: &str = "1";
-const EVALUATE_VERSION: &str = "2";
+// 3: decoding stops at the folder's EOS ids (generation_config.json / config.json) first.
+const EVALUATE_VERSION: &str = "3";
 const METRICS_VERSION: &str = "2";
 
 /// A category's test split: the test instances, capped at `max_test_per_category` (a fixed pseudo-random subset).

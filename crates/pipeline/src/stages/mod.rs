@@ -102,9 +102,10 @@ pub fn model_tree(dir: &Path, hashes: &HashCache) -> Result<SourceTree, Pipeline
             dir.display()
         )));
     }
-    let keep = |name: &str| {
-        !name.contains('/') && (name == "config.json" || name == "tokenizer.json" || name.ends_with(".safetensors"))
-    };
+    // Everything the model crate reads: the config, the tokenizer, the chat template and EOS of
+    // tokenizer_config.json, generation_config.json's EOS, and the (possibly sharded) weights.
+    const READ: [&str; 5] = ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json", "model.safetensors.index.json"];
+    let keep = |name: &str| !name.contains('/') && (READ.contains(&name) || name.ends_with(".safetensors"));
     Ok(SourceTree::scan(dir, keep, hashes)?)
 }
 

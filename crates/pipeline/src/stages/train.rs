@@ -8,7 +8,8 @@ use crate::device::{DeviceChoice, DeviceKind, LIBTORCH_VERSION, Precision};
 use inscl_dag::{Graph, NodeInput};
 use crate::sections::FinetuneSection;
 
-const FINETUNE_VERSION: &str = "2";
+// 3: targets end with the model folder's EOS (SmolLM2-Instruct: <|im_end|>), not a hard-coded <|endoftext|>.
+const FINETUNE_VERSION: &str = "3";
 
 /// What decides a training's weights besides its inputs: the hyper-parameters (the fields, names and order of
 /// the finetune crate's serialised `TrainParams`, so the key is what training consumes), the precision the

@@ -1,5 +1,5 @@
 //! `inscl-exec`: the `inscl` commands with libtorch linked. `inscl` hands it the commands that compute (`run`,
-//! `report`, `ingest`, `encode`, `generate`); it serves every other command too.
+//! `report`, `ingest`, `encode`, `generate`, `score`); it serves every other command too.
 
 mod tools;
 
@@ -25,6 +25,10 @@ impl Linked for Exec {
 
     fn generate(&self, model: &Path, chat: bool, max_new_tokens: usize, device: &str, prompt: &str) -> Result<i32, CliError> {
         tools::generate(model, chat, max_new_tokens, device, prompt)
+    }
+
+    fn score(&self, model: &Path, device: &str, texts: &[String]) -> Result<i32, CliError> {
+        tools::score(model, device, texts)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The tools that load a model: `encode` and `generate`.
+//! The tools that load a model: `encode`, `generate` and `score`.
 
 use inscl::CliError;
 use std::path::{Path, PathBuf};
@@ -31,8 +31,19 @@ pub fn encode(encoder: &str, model: Option<PathBuf>, device: &str, texts: &[Stri
 pub fn generate(model: &Path, chat: bool, max_new_tokens: usize, device: &str, prompt: &str) -> Result<i32, CliError> {
     let device = inscl_model::device::parse_device(device).map_err(model_err)?;
     let m = inscl_model::LlamaModel::load(model, device).map_err(model_err)?;
-    let text = if chat { inscl_model::generate::chat_prompt(prompt) } else { prompt.to_string() };
+    let text = if chat { m.chat_prompt(prompt).map_err(model_err)? } else { prompt.to_string() };
     let out = inscl_model::generate::generate_text(&m, &[text.as_str()], max_new_tokens, 1).map_err(model_err)?;
     println!("{}", out[0]);
+    Ok(0)
+}
+
+pub fn score(model: &Path, device: &str, texts: &[String]) -> Result<i32, CliError> {
+    let device = inscl_model::device::parse_device(device).map_err(model_err)?;
+    let m = inscl_model::LlamaModel::load(model, device).map_err(model_err)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    // `{}` of an f64 is its shortest round-trip form: full precision.
+    for nll in inscl_model::score::mean_nll(&m, &refs).map_err(model_err)? {
+        println!("{nll}");
+    }
     Ok(0)
 }
