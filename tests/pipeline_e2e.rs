@@ -288,6 +288,10 @@ fn a_tiny_qwen2_is_fine_tuned_through_the_pipeline_and_loads_in_transformers() {
         .expect("the stage-2 training starts from the stage-1 checkpoint");
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(ckpt.join("config.json")).unwrap()).unwrap();
     assert_eq!(saved["model_type"], "qwen2", "saved in its own family's format");
+    for kept in ["tokenizer_config.json", "generation_config.json"] {
+        let (base, ours) = (std::fs::read(tiny.join("qwen2").join(kept)).unwrap(), std::fs::read(ckpt.join(kept)).unwrap());
+        assert!(base == ours, "{kept}: the checkpoint keeps the base folder's file (chat template, EOS)");
+    }
     let prompt = "Classify the sentence.\n\nthe movie was fine\n\n";
     let ours = run(&store, &["generate", "--model", ckpt.to_str().unwrap(), "--max-new-tokens", "5", "--device", "cpu", prompt]);
     assert!(ours.status.success(), "{}", text(&ours));

@@ -42,5 +42,5 @@ impl Compute for Init0 {
 /// The files of a checkpoint artifact, streamed into its staging folder (a checkpoint can be hundreds of MB).
 pub fn checkpoint_outputs(ctx: &StageCtx, model: &LlamaModel) -> Result<Outputs, ExecError> {
     model.save_hf(ctx.output_dir())?;
-    Ok(inscl_model::llama_model::HF_FILES.into_iter().fold(Outputs::default(), |o, name| o.staged_file(name)))
+    Ok(model.hf_file_names().into_iter().fold(Outputs::default(), |o, name| o.staged_file(name)))
 }

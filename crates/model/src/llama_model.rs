@@ -15,8 +15,13 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor, nn};
 use tokenizers::Tokenizer;
 
-/// The files of a checkpoint folder that [`LlamaModel::save_hf`] writes, in name order.
+/// The files of a checkpoint folder that [`LlamaModel::save_hf`] always writes, in name order.
 pub const HF_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
+
+/// The files of a loaded folder that a checkpoint keeps as they were: the chat template and special tokens
+/// (`tokenizer_config.json`) and the decoding defaults and EOS list (`generation_config.json`). Without them a
+/// fine-tuned SmolLM2 would lose its chat template, and transformers its stopping tokens.
+pub const HF_KEPT_FILES: [&str; 2] = ["generation_config.json", "tokenizer_config.json"];
 
 /// The model every InsCL stage shares: fine-tuned in place, decoded greedily, and saved as checkpoints.
 pub struct LlamaModel {
@@ -28,6 +33,8 @@ pub struct LlamaModel {
     pub eos_token_ids: Vec<i64>,
     /// The folder's `tokenizer_config.json` chat template, if any ([`Self::chat_prompt`]).
     pub chat_template: Option<ChatTemplate>,
+    /// Those of [`HF_KEPT_FILES`] the folder had, byte for byte, for [`Self::save_hf`] to write back.
+    pub kept_files: Vec<(String, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for LlamaModel {
@@ -68,7 +75,16 @@ impl LlamaModel {
         if kind != Kind::Float {
             vs.set_kind(kind);
         }
-        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template })
+        let mut kept_files = Vec::new();
+        for name in HF_KEPT_FILES {
+            let path = dir.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => kept_files.push((name.to_string(), bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(ModelError::io(&path, e)),
+            }
+        }
+        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template, kept_files })
     }
 
     /// A freshly initialised model (normal(0, initializer_range) matrices, ones for norms) drawn from `seed`.
@@ -92,7 +108,7 @@ impl LlamaModel {
             tch::no_grad(|| var.f_copy_(&source))?;
         }
         let eos_token_ids = config.eos_ids();
-        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template: None })
+        Ok(LlamaModel { vs, llama, config, tokenizer, eos_token_ids, chat_template: None, kept_files: Vec::new() })
     }
 
     pub fn device(&self) -> Device {
@@ -177,11 +193,21 @@ impl LlamaModel {
         if let Some(e) = failed.into_inner() {
             return Err(e.into());
         }
-        Ok(vec![
+        let mut files = vec![
             ("config.json".to_string(), config_json),
             ("model.safetensors".to_string(), weights),
             ("tokenizer.json".to_string(), tokenizer_json),
-        ])
+        ];
+        files.extend(self.kept_files.iter().cloned());
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(files)
+    }
+
+    /// The names of the files [`Self::save_hf`] writes, in name order.
+    pub fn hf_file_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = HF_FILES.iter().map(|n| n.to_string()).chain(self.kept_files.iter().map(|(n, _)| n.clone())).collect();
+        names.sort();
+        names
     }
 
     /// Writes the files of [`Self::hf_files`], byte for byte, into `dir` (created if needed), streaming the
@@ -190,7 +216,8 @@ impl LlamaModel {
     pub fn save_hf(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
         let (config_json, tokenizer_json, variables) = self.hf_parts()?;
-        for (name, bytes) in [("config.json", config_json), ("tokenizer.json", tokenizer_json)] {
+        let kept = self.kept_files.iter().map(|(n, b)| (n.as_str(), b.clone()));
+        for (name, bytes) in [("config.json", config_json), ("tokenizer.json", tokenizer_json)].into_iter().chain(kept) {
             let path = dir.join(name);
             std::fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))?;
         }
