@@ -192,8 +192,7 @@ fn run_graph(run: &Runner, store: &Store, name: &str, graph: &Graph, opts: RunOp
     }
     let secs = started.elapsed().as_secs_f64();
     if opts.dry_run {
-        let would = summary.nodes.iter().filter(|n| n.outcome.describe().starts_with("would build")).count();
-        eprintln!("dry run: nothing was built; {would} to build, {} cached", summary.cached());
+        eprintln!("dry run: nothing was built; {} to build, {} cached", summary.would_build(), summary.cached());
         return Ok(summary);
     }
     let by_stage: Vec<String> = summary.built_by_stage().iter().map(|(s, n)| format!("{s} {n}")).collect();

@@ -83,6 +83,11 @@ impl RunSummary {
         self.nodes.iter().filter(|n| matches!(n.outcome, Outcome::Cached | Outcome::BuiltByOther)).count()
     }
 
+    /// Instances a dry run would build.
+    pub fn would_build(&self) -> usize {
+        self.nodes.iter().filter(|n| matches!(n.outcome, Outcome::WouldBuild | Outcome::WouldBuildAfter(_))).count()
+    }
+
     /// Built instances per stage, in graph order of first appearance.
     pub fn built_by_stage(&self) -> Vec<(String, usize)> {
         let mut out: Vec<(String, usize)> = Vec::new();
