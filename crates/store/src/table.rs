@@ -67,27 +67,26 @@ pub(crate) fn encode_parquet(batch: &RecordBatch, provenance: &ParquetProvenance
 /// key/value metadata, its columns brought to [`plain_columns`]' types: what the commands reading users' files
 /// use.
 pub fn read_parquet_file(path: &Path) -> Result<(RecordBatch, BTreeMap<String, String>), StoreError> {
-    let (batch, metadata) = read_parquet(path, None)?;
+    let (batch, metadata, _) = read_parquet(path, None)?;
     Ok((plain_columns(&batch)?, metadata))
 }
 
 /// The first `rows` rows of a Parquet file, as [`read_parquet_file`] reads it, and the file's row count: what
 /// `inscl show` prints, without decoding a large table whole.
 pub fn read_parquet_head(path: &Path, rows: usize) -> Result<(RecordBatch, usize, BTreeMap<String, String>), StoreError> {
-    let file = std::fs::File::open(path).map_err(StoreError::io(path))?;
-    let wrap = |source| StoreError::Parquet { path: path.to_path_buf(), source };
-    let total = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?.metadata().file_metadata().num_rows();
-    let (batch, metadata) = read_parquet(path, Some(rows))?;
-    Ok((plain_columns(&batch)?, total.max(0) as usize, metadata))
-}
-
-pub(crate) fn read_parquet_as_written(path: &Path) -> Result<(RecordBatch, BTreeMap<String, String>), StoreError> {
-    read_parquet(path, None)
+    let (batch, metadata, total) = read_parquet(path, Some(rows))?;
+    Ok((plain_columns(&batch)?, total, metadata))
 }
 
 /// Reads a whole Parquet file into one batch with its footer key/value metadata, its Arrow types as written:
 /// the store's own tables, whose decoders expect exactly the types their encoders wrote.
-fn read_parquet(path: &Path, limit: Option<usize>) -> Result<(RecordBatch, BTreeMap<String, String>), StoreError> {
+pub(crate) fn read_parquet_as_written(path: &Path) -> Result<(RecordBatch, BTreeMap<String, String>), StoreError> {
+    let (batch, metadata, _) = read_parquet(path, None)?;
+    Ok((batch, metadata))
+}
+
+/// The batch (its first `limit` rows), the footer key/value metadata and the file's row count, from one open.
+fn read_parquet(path: &Path, limit: Option<usize>) -> Result<(RecordBatch, BTreeMap<String, String>, usize), StoreError> {
     let file = std::fs::File::open(path).map_err(StoreError::io(path))?;
     let wrap = |source| StoreError::Parquet { path: path.to_path_buf(), source };
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(wrap)?;
@@ -100,11 +99,12 @@ fn read_parquet(path: &Path, limit: Option<usize>) -> Result<(RecordBatch, BTree
         .key_value_metadata()
         .map(|kvs| kvs.iter().filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?))).collect())
         .unwrap_or_default();
+    let total = builder.metadata().file_metadata().num_rows().max(0) as usize;
     let schema = Arc::new(Schema::new(builder.schema().fields().clone()));
     let reader = builder.build().map_err(wrap)?;
     let batches = reader.collect::<Result<Vec<_>, _>>()?;
     let batch = arrow::compute::concat_batches(&schema, &batches)?;
-    Ok((batch, metadata))
+    Ok((batch, metadata, total))
 }
 
 /// The Arrow type every reader of ours sees for `t`: each string flavour (`large_string`, `string_view`, a
