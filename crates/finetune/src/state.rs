@@ -7,7 +7,7 @@
 use crate::error::{FinetuneError, Result};
 use crate::optim::AdamW;
 use crate::train::StepLog;
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::Dtype;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -49,16 +49,18 @@ pub fn state_path(resume_dir: &Path) -> PathBuf {
     resume_dir.join(STATE_FILE)
 }
 
+/// The f32 bytes of a tensor on the host, for the run fingerprint (one tensor at a time).
 pub(crate) fn tensor_bytes(tensor: &Tensor) -> Result<(Vec<usize>, Vec<u8>)> {
     let flat = tensor.f_detach()?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
     let shape: Vec<usize> = flat.size().iter().map(|&d| d as usize).collect();
-    let numel = flat.numel();
-    let mut values = vec![0f32; numel];
-    flat.f_copy_data(&mut values, numel)?;
-    Ok((shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+    let mut bytes = vec![0u8; flat.numel() * 4];
+    flat.f_copy_data_u8(&mut bytes, flat.numel())?;
+    Ok((shape, bytes))
 }
 
-/// Writes the state of `variables` (all model variables by name) and `optimizer` atomically.
+/// Writes the state of `variables` (all model variables by name) and `optimizer` atomically, streaming one
+/// tensor at a time: weights and both moments are three times the model, which must not be copied into memory
+/// (twice, by `safetensors::serialize`) on top of the training's own.
 pub fn save_state(
     resume_dir: &Path,
     variables: &BTreeMap<String, Tensor>,
@@ -67,30 +69,23 @@ pub fn save_state(
 ) -> Result<()> {
     std::fs::create_dir_all(resume_dir).map_err(|e| FinetuneError::io(resume_dir, e))?;
     // Moments and weights are stored as f32 (exact for f32 and bf16 parameters alike).
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, tensor) in variables {
-        let (shape, bytes) = tensor_bytes(tensor)?;
-        buffers.push((format!("param/{name}"), shape, bytes));
-    }
+    let mut named: Vec<(String, &Tensor)> = variables.iter().map(|(name, t)| (format!("param/{name}"), t)).collect();
     for p in &optimizer.params {
-        let (shape, bytes) = tensor_bytes(&p.exp_avg)?;
-        buffers.push((format!("exp_avg/{}", p.name), shape, bytes));
-        let (shape, bytes) = tensor_bytes(&p.exp_avg_sq)?;
-        buffers.push((format!("exp_avg_sq/{}", p.name), shape, bytes));
+        named.push((format!("exp_avg/{}", p.name), &p.exp_avg));
+        named.push((format!("exp_avg_sq/{}", p.name), &p.exp_avg_sq));
     }
-    let views = buffers
-        .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|view| (name.clone(), view))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad_state(resume_dir, format!("building tensor views: {e}")))?;
     let meta_json = serde_json::to_string(meta).map_err(|e| bad_state(resume_dir, e.to_string()))?;
     let metadata = HashMap::from([(METADATA_KEY.to_string(), meta_json)]);
-    let bytes = safetensors::tensor::serialize(views, Some(metadata))
-        .map_err(|e| bad_state(resume_dir, format!("serialising: {e}")))?;
+    inscl_store::atomic::replace_file_with(&state_path(resume_dir), |tmp| {
+        inscl_model::tensor_file::write_f32(&named, metadata, tmp)
+            .map_err(|e| bad_state(resume_dir, format!("writing {}: {e}", tmp.display())))
+    })
+}
 
-    inscl_store::atomic::write_atomic(&state_path(resume_dir), &bytes).map_err(store_err)
+impl From<inscl_store::StoreError> for FinetuneError {
+    fn from(e: inscl_store::StoreError) -> Self {
+        store_err(e)
+    }
 }
 
 fn store_err(e: inscl_store::StoreError) -> FinetuneError {
@@ -153,11 +148,15 @@ pub fn load_state(
 ) -> Result<Option<StateMeta>> {
     remove_stale_temps(resume_dir)?;
     let path = state_path(resume_dir);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(FinetuneError::io(&path, e)),
     };
+    // Mapped, not read: the state is three times the model. Only this run's resume folder writes the file,
+    // and it replaces it by rename, so the mapped bytes do not change under us.
+    // SAFETY: see above; the map lives only for this function.
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| FinetuneError::io(&path, e))?;
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| bad_state(&path, format!("not a safetensors file: {e}")))?;
     let meta_json = header
@@ -223,10 +222,11 @@ fn restore(path: &Path, tensors: &safetensors::SafeTensors<'_>, name: &str, targ
             format!("tensor `{name}` is {:?} {:?}, expected F32 {expected:?}", view.dtype(), view.shape()),
         ));
     }
-    let values: Vec<f32> =
-        view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let shape: Vec<i64> = expected.iter().map(|&d| d as i64).collect();
-    let source = Tensor::f_from_slice(&values)?.f_reshape(&shape)?.f_to_kind(target.kind())?.f_to_device(target.device())?;
+    // Straight from the mapped bytes (little-endian f32, as safetensors stores them) into a tensor.
+    let source = Tensor::f_from_data_size(view.data(), &shape, Kind::Float)?
+        .f_to_kind(target.kind())?
+        .f_to_device(target.device())?;
     let mut target = target.shallow_clone();
     target.f_copy_(&source)?;
     Ok(())

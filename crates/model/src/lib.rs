@@ -26,6 +26,7 @@ pub mod llama_config;
 pub mod llama_model;
 pub mod rope;
 pub mod score;
+pub mod tensor_file;
 pub mod tokens;
 
 pub use bert::MiniLm;

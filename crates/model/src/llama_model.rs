@@ -8,8 +8,6 @@ use crate::error::{ModelError, Result};
 use crate::llama::Llama;
 use crate::llama_config::{LlamaConfig, TokenIds};
 use crate::tokens::eos_token_ids;
-use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use tch::{Device, Kind, Tensor, nn};
@@ -186,13 +184,8 @@ impl LlamaModel {
     /// all in memory; [`Self::save_hf`] writes the same bytes without holding the weights twice.
     pub fn hf_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let (config_json, tokenizer_json, variables) = self.hf_parts()?;
-        let failed = RefCell::new(None);
-        let views = host_views(&variables, &failed);
-        let weights = safetensors::serialize(views, Some(safetensors_metadata()))
-            .map_err(|e| ModelError::Serialise { what: "model.safetensors".to_string(), message: e.to_string() })?;
-        if let Some(e) = failed.into_inner() {
-            return Err(e.into());
-        }
+        let named: Vec<(&str, &Tensor)> = variables.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let weights = crate::tensor_file::serialize_f32(&named, safetensors_metadata())?;
         let mut files = vec![
             ("config.json".to_string(), config_json),
             ("model.safetensors".to_string(), weights),
@@ -222,77 +215,13 @@ impl LlamaModel {
             std::fs::write(&path, bytes).map_err(|e| ModelError::io(&path, e))?;
         }
         let path = dir.join("model.safetensors");
-        let failed = RefCell::new(None);
-        let written = safetensors::serialize_to_file(host_views(&variables, &failed), Some(safetensors_metadata()), &path)
-            .map_err(|e| match e {
-                safetensors::SafeTensorError::IoError(source) => ModelError::io(&path, source),
-                other => ModelError::Serialise { what: path.display().to_string(), message: other.to_string() },
-            });
-        if let Some(e) = failed.into_inner() {
-            // The file holds zeros where that tensor failed: not a checkpoint anyone should load.
-            let _ = std::fs::remove_file(&path);
-            return Err(e.into());
-        }
-        written
+        let named: Vec<(&str, &Tensor)> = variables.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        crate::tensor_file::write_f32(&named, safetensors_metadata(), &path)
     }
 }
 
 fn safetensors_metadata() -> HashMap<String, String> {
     HashMap::from([("format".to_string(), "pt".to_string())])
-}
-
-/// A variable as a safetensors view whose bytes (f32, on the host) are made only when the writer asks for
-/// them. `View::data` cannot fail, so a libtorch error goes to `failed` and the view yields zeros.
-struct HostView<'a> {
-    tensor: &'a Tensor,
-    shape: Vec<usize>,
-    failed: &'a RefCell<Option<tch::TchError>>,
-}
-
-fn host_views<'a>(
-    variables: &'a BTreeMap<String, Tensor>,
-    failed: &'a RefCell<Option<tch::TchError>>,
-) -> Vec<(&'a str, HostView<'a>)> {
-    variables
-        .iter()
-        .map(|(name, tensor)| {
-            let shape = tensor.size().iter().map(|&d| d as usize).collect();
-            (name.as_str(), HostView { tensor, shape, failed })
-        })
-        .collect()
-}
-
-impl HostView<'_> {
-    fn bytes(&self) -> std::result::Result<Vec<u8>, tch::TchError> {
-        let host = self.tensor.f_detach()?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
-        let mut bytes = vec![0u8; host.numel() * 4];
-        host.f_copy_data_u8(&mut bytes, host.numel())?;
-        Ok(bytes)
-    }
-}
-
-impl safetensors::View for HostView<'_> {
-    fn dtype(&self) -> safetensors::Dtype {
-        safetensors::Dtype::F32
-    }
-
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    fn data(&self) -> Cow<'_, [u8]> {
-        match self.bytes() {
-            Ok(bytes) => Cow::Owned(bytes),
-            Err(e) => {
-                self.failed.borrow_mut().get_or_insert(e);
-                Cow::Owned(vec![0u8; self.data_len()])
-            }
-        }
-    }
-
-    fn data_len(&self) -> usize {
-        self.shape.iter().product::<usize>() * 4
-    }
 }
 
 pub(crate) fn preview(text: &str) -> String {

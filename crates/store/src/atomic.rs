@@ -77,6 +77,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     f.commit()
 }
 
+/// Replaces `path` atomically with a file that `fill` writes at the temp path it is given (for third-party
+/// writers that want a path, not a `Write`, such as the safetensors crate's streaming serialiser). The temp file
+/// is fsynced, made readable, renamed over `path`, and the folder fsynced; when `fill` fails it is removed.
+pub fn replace_file_with<T, E: From<StoreError>>(path: &Path, fill: impl FnOnce(&Path) -> Result<T, E>) -> Result<T, E> {
+    let (parent, tmp) = temp_beside(path)?;
+    fs::create_dir_all(&parent).map_err(StoreError::io(&parent))?;
+    let result = fill(&tmp).and_then(|value| {
+        make_readable(&tmp)?;
+        sync_file(&tmp)?;
+        fs::rename(&tmp, path).map_err(StoreError::io(path))?;
+        sync_dir(&parent)?;
+        Ok(value)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// A file written by streaming and published by [`AtomicFile::commit`]. Dropped without a commit (an error,
 /// a panic), it removes its temp file and leaves the target as it was.
 pub struct AtomicFile {
