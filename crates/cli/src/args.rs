@@ -42,6 +42,21 @@ pub enum Command {
         /// Stage instances to run at once (default: one per core on CPU, 1 with CUDA; env INSCL_JOBS).
         #[arg(long, short)]
         jobs: Option<usize>,
+        /// Where instances run: here (`local`), or as Slurm jobs (`slurm`, configured by `[executor.slurm]`;
+        /// the store must be on a filesystem the nodes share). Outputs are the same bytes either way.
+        #[arg(long, default_value = "local", value_parser = ["local", "slurm"])]
+        executor: String,
+    },
+    /// The worker of a remote executor (what a Slurm job runs): build these stage instances, whose inputs
+    /// must be in the store, and commit them.
+    Build {
+        pipeline: PathBuf,
+        /// A stage instance id (`finetune/c/inscl/2`); repeatable (a bundle).
+        #[arg(long = "instance", required = true)]
+        instances: Vec<String>,
+        /// Instances of the bundle to build at once.
+        #[arg(long, short)]
+        jobs: Option<usize>,
     },
     /// Run a pipeline (as `run`) and write its report to report/<pipeline>/ (report.md and PNGs).
     Report {
@@ -181,7 +196,9 @@ impl Command {
     /// Whether the command computes stage instances or loads a model, so needs `inscl-exec` (libtorch).
     pub fn computes(&self) -> bool {
         match self {
-            Command::Run { dry_run, .. } => !dry_run,
+            // The Slurm driver plans and polls; the jobs' workers compute.
+            Command::Run { dry_run, executor, .. } => !dry_run && executor == "local",
+            Command::Build { .. } => true,
             Command::Report { .. } | Command::Encode { .. } | Command::Generate { .. } | Command::Score { .. } | Command::Ingest(_) => true,
             Command::ConvertGguf { .. }
             | Command::Dbscan { .. }

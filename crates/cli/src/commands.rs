@@ -10,6 +10,7 @@ use std::time::Instant;
 
 mod emd;
 mod show;
+mod slurm;
 mod status;
 mod tools;
 
@@ -44,7 +45,20 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
         })
     };
     match cli.command {
-        Command::Run { pipeline, only, force, dry_run, order, method, jobs } => {
+        Command::Run { pipeline, only, force, dry_run, order, method, jobs, executor } => {
+            if executor == "slurm" && !dry_run {
+                let refused = [("--only", only.is_some()), ("--force", !force.is_empty()), ("--order", order.is_some()), ("--method", method.is_some())];
+                if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
+                    return Err(CliError::Usage(format!("{flag} is not implemented with --executor slurm")));
+                }
+                let p = Pipeline::load_in(&pipeline, &models)?;
+                let s = store()?;
+                let graph = build_graph(&p, &s)?;
+                slurm::drive(&s, &p, &pipeline, cli.models.as_deref(), &graph)?;
+                // Every instance is committed now: a plan-only pass records the run and prints the summary.
+                run_graph(&plan_only, &s, &p.name, &graph, RunOptions::default(), verbose)?;
+                return Ok(0);
+            }
             let run = runner(dry_run)?;
             let jobs = jobs.unwrap_or_else(inscl_pipeline::default_jobs);
             let p = Pipeline::load_in(&pipeline, &models)?;
@@ -54,7 +68,15 @@ pub fn dispatch(cli: Cli, linked: Option<&dyn Linked>) -> Result<i32, CliError> 
             }
             let filter = order.into_iter().chain(method).collect();
             let progress = std::io::stderr().is_terminal();
-            run_graph(&*run, &store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress, filter, jobs }, verbose)?;
+            run_graph(&*run, &store()?, &p.name, &graph, RunOptions { only, force, dry_run, progress, filter, jobs, ..Default::default() }, verbose)?;
+            Ok(0)
+        }
+        Command::Build { pipeline, instances, jobs } => {
+            let run = runner(false)?;
+            let p = Pipeline::load_in(&pipeline, &models)?;
+            let graph = build_graph(&p, &store()?)?;
+            let opts = RunOptions { instances, jobs: jobs.unwrap_or(1), ..Default::default() };
+            run_graph(&*run, &store()?, &p.name, &graph, opts, true)?;
             Ok(0)
         }
         Command::Report { pipeline, out, jobs } => {

@@ -8,6 +8,8 @@ pub enum CliError {
     Pipeline(#[from] inscl_pipeline::PipelineError),
     #[error(transparent)]
     Dag(#[from] inscl_dag::DagError),
+    #[error(transparent)]
+    Slurm(#[from] inscl_slurm::SlurmError),
     #[error("{path}: {source}")]
     Io { path: std::path::PathBuf, source: std::io::Error },
     #[error("{0}")]

@@ -12,6 +12,8 @@ pub enum DagError {
     /// An input a stage needs is not wired, or not built yet.
     #[error("{0}")]
     Input(String),
+    #[error("no stage instance '{0}' in this pipeline (`inscl dag P --instances` lists them)")]
+    UnknownInstance(String),
     #[error("no stage named '{0}' in this pipeline (stages: {1})")]
     UnknownStage(String, String),
     /// A run stopped by a failure: the instances it had finished by then (their artifacts stay in the store,

@@ -21,6 +21,9 @@ pub struct RunOptions {
     pub filter: Vec<String>,
     /// Stage instances to run at once; 0 or 1 runs them one by one.
     pub jobs: usize,
+    /// A remote executor's worker: build exactly these instances (ids), whose inputs are in the store or among
+    /// them. Only their ancestors are looked at, and the run record is left to the driver that submitted them.
+    pub instances: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +126,9 @@ enum Plan {
 }
 
 fn selected(node: &crate::graph::Node, opts: &RunOptions) -> bool {
+    if !opts.instances.is_empty() {
+        return opts.instances.iter().any(|id| *id == node.id);
+    }
     opts.only.as_deref().is_none_or(|s| s.split(',').any(|x| x == node.stage)) && opts.filter.iter().all(|f| node.id.split('/').any(|seg| seg == f))
 }
 
@@ -226,6 +232,17 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions, exec
         }
     }
     let n = graph.nodes.len();
+    // A worker's instances and their ancestors; every other node is skipped without a look at the store.
+    let mut wanted = vec![opts.instances.is_empty(); n];
+    for id in &opts.instances {
+        let i = graph.find(id).ok_or_else(|| DagError::UnknownInstance(id.clone()))?;
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            if !std::mem::replace(&mut wanted[j], true) {
+                stack.extend(graph.nodes[j].inputs.iter().filter_map(|(_, x)| if let NodeInput::Node(k) = x { Some(*k) } else { None }));
+            }
+        }
+    }
     let mut record = store.load_run_record(pipeline)?.unwrap_or_default();
     record.pipeline = pipeline.to_string();
     let deps: Vec<Vec<usize>> = graph
@@ -264,7 +281,11 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions, exec
             guard.state[i] = 1;
             let node = &graph.nodes[i];
             bar.set_message(node.id.clone());
-            let planned = plan(store, graph, i, &guard.built, opts);
+            let planned = if wanted[i] {
+                plan(store, graph, i, &guard.built, opts)
+            } else {
+                Ok(Plan::Done(None, report(node, None, Outcome::Skipped, None, 0.0), None))
+            };
             let outcome = match planned {
                 Ok(Plan::Done(a, r, e)) => Ok((a, r, e)),
                 Ok(Plan::Build { spec, inputs, cached, force }) => {
@@ -286,7 +307,7 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions, exec
                     guard.reports[i] = Some(r);
                     guard.state[i] = 2;
                     // The record grows with the graph, so it is written now and then and at the end.
-                    if !opts.dry_run && guard.last_saved.elapsed().as_secs() >= 10 {
+                    if !opts.dry_run && opts.instances.is_empty() && guard.last_saved.elapsed().as_secs() >= 10 {
                         if let Err(e) = store.save_run_record(&guard.record) {
                             guard.error.get_or_insert(e.into());
                         }
@@ -309,7 +330,7 @@ pub fn run(store: &Store, pipeline: &str, graph: &Graph, opts: &RunOptions, exec
     });
     bar.finish_and_clear();
     let shared = shared.into_inner().expect("scheduler lock");
-    if !opts.dry_run {
+    if !opts.dry_run && opts.instances.is_empty() {
         // Also after a failure: what this run did build stays referenced, so gc does not collect it.
         store.save_run_record(&shared.record)?;
     }

@@ -45,6 +45,9 @@ struct PipelineToml {
     dataset: DatasetToml,
     #[serde(default)]
     orders: BTreeMap<String, Vec<String>>,
+    /// `[executor.slurm]`: a runtime choice, in no stage key ([`crate::executor`]).
+    #[serde(default)]
+    executor: Option<toml::Value>,
     /// Sections of the stages after ingest (`replay`, `insinfo`, `model`, `finetune`, ...), typed by
     /// [`Sections::parse`].
     #[serde(flatten)]
@@ -74,6 +77,8 @@ pub struct Pipeline {
     pub sections: Sections,
     /// Where the model folders and tables the sections do not name are found ([`crate::models`]).
     pub models: PathBuf,
+    /// Where the instances run besides locally (`[executor.slurm]`); never part of a key.
+    pub executor: crate::executor::ExecutorConfig,
 }
 
 impl Pipeline {
@@ -150,7 +155,12 @@ impl Pipeline {
                 }
             }
         }
+        let executor = match &raw.executor {
+            Some(v) => crate::executor::parse_executor(v, crate::executor::STAGE_NAMES).map_err(err)?,
+            None => Default::default(),
+        };
         Ok(Pipeline {
+            executor,
             name,
             file: file.to_path_buf(),
             description: raw.description,

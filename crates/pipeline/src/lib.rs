@@ -7,6 +7,7 @@
 mod config;
 mod device;
 mod error;
+pub mod executor;
 mod jobs;
 pub mod models;
 pub mod sections;

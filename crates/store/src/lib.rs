@@ -8,7 +8,9 @@
 //! * **Atomicity**: outputs are written into a temp dir inside the store (large ones streamed there by the stage
 //!   itself, see [`Staging`]), fsynced, then renamed into place. Every other write of the workspace goes through
 //!   [`atomic`] too.
-//! * **Concurrency**: a file lock per key, so two processes never build one key at once.
+//! * **Concurrency**: a build lease per key (host, pid, Slurm job id, heartbeat; a stale one is broken), so two
+//!   processes, on one machine or on the nodes of a cluster sharing the store, do not build one key at once;
+//!   correctness rests on the atomic publish, so a lost race wastes work and corrupts nothing.
 //! * **Integrity**: sizes are checked on every reuse, full blake3 on [`Store::verify`]; a damaged artifact is
 //!   moved to `.quarantine/` and rebuilt, never used.
 //!
@@ -18,6 +20,7 @@ pub mod atomic;
 mod error;
 mod hash;
 mod hashcache;
+mod lease;
 mod manifest;
 mod rows;
 mod runs;
@@ -28,7 +31,8 @@ mod table;
 pub use error::StoreError;
 pub use hash::{ContentHash, canonical_json, hash_file_streaming, key_of};
 pub use hashcache::{CacheStats, HashCache};
-pub use manifest::{InputRef, Manifest, OutputEntry, OutputKind};
+pub use lease::{LeaseHolder, host_name};
+pub use manifest::{BuiltBy, InputRef, Manifest, OutputEntry, OutputKind};
 pub use rows::RowCache;
 pub use runs::{RunRecord, RunRecordEntry};
 pub use source::{SourceFile, SourceTree};

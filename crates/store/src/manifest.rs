@@ -59,6 +59,21 @@ pub struct Manifest {
     /// Runtime versions that matter to the numbers (e.g. `libtorch`), recorded by tch stages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub runtime: BTreeMap<String, String>,
+    /// The process that built it (host, pid, Slurm job, visible GPUs): provenance, never content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_by: Option<BuiltBy>,
+}
+
+/// Where an artifact was built: the holder of its build lease, and the GPUs its process could see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuiltBy {
+    pub host: String,
+    pub pid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_job_id: Option<String>,
+    /// `CUDA_VISIBLE_DEVICES` of the builder (what a Slurm `--gres=gpu:N` gave it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda_visible_devices: Option<String>,
 }
 
 impl Manifest {

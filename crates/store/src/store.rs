@@ -1,13 +1,14 @@
 use crate::error::StoreError;
 use crate::hash::ContentHash;
-use crate::manifest::{MANIFEST_FILE, MANIFEST_FORMAT, Manifest, OutputEntry, OutputKind, artifact_content};
+use crate::lease::{Lease, LeaseHolder};
+use crate::manifest::{BuiltBy, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, OutputEntry, OutputKind, artifact_content};
 use crate::atomic::{publish_dir, sync_file, write_synced};
 use crate::hash::hash_file_streaming;
 use crate::table::{ParquetProvenance, encode_parquet, read_parquet_as_written, table_content_hash};
 use crate::{Outputs, Spec};
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeSet;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,7 @@ const TMP_DIR: &str = ".tmp";
 const LOCK_DIR: &str = ".locks";
 const QUARANTINE_DIR: &str = ".quarantine";
 pub(crate) const RUNS_DIR: &str = "runs";
+const LOGS_DIR: &str = "logs";
 
 /// Test hook: sleep this many milliseconds after each output file is in the temp dir (written, or for a staged
 /// file, hashed and fsynced), so that the test suite can kill a writer in the middle of an artifact.
@@ -201,22 +203,21 @@ impl Store {
         self.load(&self.artifact_dir(stage, key)).ok()
     }
 
-    fn lock(&self, key: &ContentHash) -> Result<(File, bool), StoreError> {
-        let path = self.root.join(LOCK_DIR).join(format!("{}.lock", key.hex()));
-        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(StoreError::io(&path))?;
-        let waited = match file.try_lock() {
-            Ok(()) => false,
-            Err(fs::TryLockError::WouldBlock) => {
-                file.lock().map_err(StoreError::io(&path))?;
-                true
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(StoreError::Io { path, source: e }),
-        };
-        Ok((file, waited))
+    fn lease_path(&self, key: &ContentHash) -> PathBuf {
+        self.root.join(LOCK_DIR).join(format!("{}.lease", key.hex()))
+    }
+
+    /// The folder a remote executor's job logs go to (`<store>/logs/<executor>/<stage>/`), created now so that
+    /// the scheduler can open the log before the job starts.
+    pub fn log_dir(&self, executor: &str, stage: &str) -> Result<PathBuf, StoreError> {
+        let dir = self.root.join(LOGS_DIR).join(executor).join(stage);
+        fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        Ok(dir)
     }
 
     /// Returns the artifact of `spec`, running `build` only when no valid one exists. Concurrent callers with
-    /// the same key serialise on a file lock, so the build runs once.
+    /// the same key, in this process or another on any node sharing the store, serialise on the key's build
+    /// lease, so the build runs once.
     pub fn get_or_build<E: From<StoreError>>(
         &self,
         spec: &Spec,
@@ -240,7 +241,7 @@ impl Store {
             Lookup::Hit(_) | Lookup::Missing => None,
             Lookup::Damaged(reason) => Some(reason),
         };
-        let (_lock, waited) = self.lock(&key)?;
+        let (lease, waited) = Lease::acquire(&self.lease_path(&key))?;
         match self.lookup(&spec.stage, &key)? {
             Lookup::Hit(a) if !force => {
                 return Ok((a, if waited { BuildOutcome::BuiltByOther } else { BuildOutcome::Cached }));
@@ -251,11 +252,12 @@ impl Store {
         self.remove_orphans(&key)?;
         let started = Instant::now();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let dir = self.root.join(TMP_DIR).join(format!("{}-{}-{nanos}", key.hex(), std::process::id()));
+        // Unique across the nodes that share the store: host, pid and time.
+        let dir = self.root.join(TMP_DIR).join(format!("{}-{}-{}-{nanos}", key.hex(), lease.holder().host, std::process::id()));
         fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
         let staging = Staging { dir, published: false };
         let outputs = build(&staging)?;
-        let artifact = self.commit(spec, &key, outputs, staging, started)?;
+        let artifact = self.commit(spec, &key, outputs, staging, started, lease.holder())?;
         let outcome = match damaged {
             Some(reason) => BuildOutcome::Rebuilt { reason },
             None => BuildOutcome::Built,
@@ -282,6 +284,7 @@ impl Store {
         outputs: Outputs,
         mut staging: Staging,
         started: Instant,
+        holder: &LeaseHolder,
     ) -> Result<Artifact, StoreError> {
         // Logical names and file names must both be unique: table `t` is the file `t.parquet`.
         let (mut seen, mut files) = (BTreeSet::new(), BTreeSet::new());
@@ -376,6 +379,12 @@ impl Store {
             created_unix_s: now_unix(),
             inscl_version: env!("CARGO_PKG_VERSION").to_string(),
             runtime: Default::default(),
+            built_by: Some(BuiltBy {
+                host: holder.host.clone(),
+                pid: holder.pid,
+                slurm_job_id: holder.slurm_job_id.clone(),
+                cuda_visible_devices: std::env::var("CUDA_VISIBLE_DEVICES").ok(),
+            }),
         };
         let mpath = tmp.join(MANIFEST_FILE);
         write_synced(&mpath, serde_json::to_string_pretty(&manifest).expect("manifest serialises").as_bytes())?;
@@ -393,7 +402,7 @@ impl Store {
         let mut out = Vec::new();
         for stage in fs::read_dir(&self.root).map_err(StoreError::io(&self.root))?.flatten() {
             let name = stage.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') || name == RUNS_DIR || !stage.path().is_dir() {
+            if name.starts_with('.') || name == RUNS_DIR || name == LOGS_DIR || !stage.path().is_dir() {
                 continue;
             }
             for art in fs::read_dir(stage.path()).map_err(StoreError::io(stage.path()))?.flatten() {
@@ -500,8 +509,6 @@ impl Store {
     }
 
     fn try_lock_now(&self, key: &ContentHash) -> Result<bool, StoreError> {
-        let path = self.root.join(LOCK_DIR).join(format!("{}.lock", key.hex()));
-        let Ok(file) = File::open(&path) else { return Ok(true) };
-        Ok(file.try_lock_shared().is_ok())
+        Ok(!crate::lease::is_held(&self.lease_path(key)))
     }
 }

@@ -110,3 +110,22 @@ fn only_force_and_dry_run() {
     let e = run(&store, "p", &g, &RunOptions { only: Some("zzz".into()), ..Default::default() }).unwrap_err();
     assert!(e.to_string().contains("no stage named 'zzz'"), "{e}");
 }
+
+#[test]
+fn a_worker_builds_exactly_its_instances_and_leaves_the_record_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let g = graph(3, 100, calls.clone());
+    let only_b = RunOptions { instances: vec!["b".into()], ..Default::default() };
+    let e = run(&store, "p", &g, &only_b).unwrap_err();
+    assert!(e.to_string().contains("b needs a, which is not in the store"), "{e}");
+    let s = run(&store, "p", &g, &RunOptions { instances: vec!["a".into()], ..Default::default() }).unwrap();
+    assert_eq!(outcomes(&s), vec![Outcome::Built, Outcome::Skipped]);
+    let s = run(&store, "p", &g, &only_b).unwrap();
+    assert_eq!(outcomes(&s), vec![Outcome::Cached, Outcome::Built]);
+    assert_eq!(calls.load(Ordering::SeqCst), 101);
+    assert!(store.load_run_record("p").unwrap().is_none(), "workers leave the run record to the driver");
+    let e = run(&store, "p", &g, &RunOptions { instances: vec!["zz".into()], ..Default::default() }).unwrap_err();
+    assert!(e.to_string().contains("no stage instance 'zz'"), "{e}");
+}

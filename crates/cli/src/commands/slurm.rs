@@ -1,0 +1,44 @@
+//! `inscl run P --executor slurm`: the driver runs here, in the planner (no libtorch); each job runs
+//! `inscl-exec build P --instance ID...` on a node that shares the store.
+
+use crate::error::CliError;
+use inscl_pipeline::{Graph, Pipeline};
+use inscl_store::Store;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn absolute(p: &Path) -> Result<String, CliError> {
+    std::path::absolute(p).map(|a| a.display().to_string()).map_err(|source| CliError::Io { path: p.to_path_buf(), source })
+}
+
+pub fn drive(store: &Store, p: &Pipeline, file: &Path, models: Option<&Path>, graph: &Graph) -> Result<(), CliError> {
+    let Some(config) = &p.executor.slurm else {
+        return Err(CliError::Usage(format!("{}: --executor slurm needs an [executor.slurm] section", file.display())));
+    };
+    let here = std::env::current_exe().map_err(|source| CliError::Io { path: "inscl".into(), source })?;
+    let mut worker = vec![here.with_file_name("inscl-exec").display().to_string(), "--store".into(), absolute(store.root())?];
+    if let Some(m) = models {
+        worker.extend(["--models".into(), absolute(m)?]);
+    }
+    worker.extend(["build".into(), absolute(file)?]);
+    let driver = inscl_slurm::Driver {
+        store,
+        graph,
+        config,
+        cluster: &inscl_slurm::SystemCluster,
+        job_name: format!("inscl-{}-{}", p.name, std::process::id()),
+        worker,
+        poll_min: Duration::from_millis(250),
+        poll_max: Duration::from_secs(10),
+    };
+    let started = Instant::now();
+    let summary = driver.drive()?;
+    eprintln!(
+        "slurm: {} jobs for {} instances in {:.2} s (job name {})",
+        summary.jobs_submitted,
+        summary.instances_submitted,
+        started.elapsed().as_secs_f64(),
+        driver.job_name
+    );
+    Ok(())
+}
