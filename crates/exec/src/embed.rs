@@ -48,7 +48,7 @@ impl VectorCache for StoreVectorCache {
     }
 }
 
-fn embed(ctx: &StageCtx, enc: &dyn TextEncoder, kind: Encoder, ids: &[String], texts: &[String], batch: usize) -> Result<(Vec<f32>, usize), ExecError> {
+fn embed(ctx: &StageCtx, enc: &dyn TextEncoder, kind: Encoder, ids: &[String], texts: &[String], batch: usize) -> Result<inscl_embed::Embedded, ExecError> {
     let cache = StoreVectorCache { rows: ctx.store.rows("embed")?, encoder: format!("{}:{}", kind.name(), ctx.content("encoder")?) };
     let bar = ctx.bar(texts.len() as u64, "embedding");
     let progress = |n: usize| bar.inc(n as u64);
@@ -61,10 +61,15 @@ impl Compute for Embed {
     fn run(&self, ctx: &StageCtx) -> Result<Outputs, ExecError> {
         let kind = self.params.encoder;
         let enc = encoder(ctx, kind, "encoder")?;
+        // How much work the vectors took (rows from the cache, distinct token sequences encoded): manifest notes
+        // only, the vectors are the same either way.
+        let work = std::cell::Cell::new((0usize, 0usize));
         let embed = |ids: &[String], texts: &[String]| -> Result<Vec<Vec<f32>>, ExecError> {
-            let (data, dim) = embed(ctx, enc.as_ref(), kind, ids, texts, self.batch_size)?;
-            Ok(data.chunks(dim.max(1)).map(<[f32]>::to_vec).collect())
+            let out = embed(ctx, enc.as_ref(), kind, ids, texts, self.batch_size)?;
+            work.set((out.cached, out.sequences));
+            Ok(out.data.chunks(out.dim.max(1)).map(<[f32]>::to_vec).collect())
         };
+        let noted = |outputs: Outputs| outputs.note("rows_cached", work.get().0).note("sequences_encoded", work.get().1);
         match self.params.what {
             Texts::Instructions => {
                 let rows = instructions(ctx.artifact("ingest")?)?;
@@ -75,7 +80,7 @@ impl Compute for Embed {
                     .zip(embed(&ids, &texts)?)
                     .map(|(r, vector)| InstructionVector { instruction_id: r.id, category: r.category, weight: r.weight, vector })
                     .collect();
-                Ok(write(Outputs::default(), &out)?.note("encoder", enc.name().to_string()))
+                Ok(noted(write(Outputs::default(), &out)?).note("encoder", enc.name().to_string()))
             }
             Texts::Tags => {
                 let mut tags: Vec<String> = read_tags(ctx, "tags")?.into_values().flatten().collect();
@@ -83,7 +88,7 @@ impl Compute for Embed {
                 tags.dedup();
                 let vectors = embed(&tags, &tags)?;
                 let out: Vec<TagVector> = tags.into_iter().zip(vectors).map(|(tag, vector)| TagVector { tag, vector }).collect();
-                Ok(write(Outputs::default(), &out)?)
+                Ok(noted(write(Outputs::default(), &out)?))
             }
             Texts::TrainInstances => {
                 let ingest = ctx.artifact("ingest")?;
@@ -97,7 +102,7 @@ impl Compute for Embed {
                     .zip(embed(&ids, &texts)?)
                     .map(|(r, vector)| InstanceVector { instance_id: r.id, category: r.category, vector })
                     .collect();
-                Ok(write(Outputs::default(), &out)?)
+                Ok(noted(write(Outputs::default(), &out)?))
             }
         }
     }

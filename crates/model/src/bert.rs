@@ -92,6 +92,9 @@ pub struct MiniLm {
     layers: Vec<BertLayer>,
     heads: i64,
     dim: usize,
+    vocab: i64,
+    /// Longest row `encode_tokens` accepts: the position table's length.
+    max_len: usize,
     tokenizer: Tokenizer,
     device: Device,
 }
@@ -146,6 +149,8 @@ impl MiniLm {
             layers,
             heads: config.num_attention_heads as i64,
             dim: config.hidden_size,
+            vocab: config.vocab_size as i64,
+            max_len: config.max_position_embeddings,
             tokenizer,
             device,
         })
@@ -157,19 +162,46 @@ impl MiniLm {
 
     /// Unit-length embeddings of `texts`, in order.
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let token_ids = self.tokenize(texts)?;
+        let rows: Vec<&[i64]> = token_ids.iter().map(Vec::as_slice).collect();
+        self.encode_tokens(&rows)
+    }
+
+    /// The ids `encode` runs on: `[CLS] … [SEP]`, truncated to [`MAX_SEQ_LENGTH`] as sentence-transformers does.
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
+        let ids = |e: &tokenizers::Encoding| e.get_ids().iter().map(|&id| i64::from(id)).collect::<Vec<i64>>();
+        // The batch call tokenizes on all cores; when it fails, the texts one by one name the culprit.
+        if let Ok(encodings) = self.tokenizer.encode_batch(texts.to_vec(), true) {
+            return Ok(encodings.iter().map(ids).collect());
+        }
         let mut token_ids = Vec::with_capacity(texts.len());
         for (index, text) in texts.iter().enumerate() {
             let encoding = self
                 .tokenizer
                 .encode(*text, true)
                 .map_err(|e| ModelError::tokenizer(format!("encoding text {index} {:?}", preview(text)), e))?;
-            token_ids.push(encoding.get_ids().iter().map(|&id| i64::from(id)).collect::<Vec<i64>>());
+            token_ids.push(ids(&encoding));
         }
-        let mut order: Vec<usize> = (0..texts.len()).collect();
+        Ok(token_ids)
+    }
+
+    /// Unit-length embeddings of rows of token ids (from [`Self::tokenize`]), in order.
+    pub fn encode_tokens(&self, token_ids: &[&[i64]]) -> Result<Vec<Vec<f32>>> {
+        for (index, row) in token_ids.iter().enumerate() {
+            // An out-of-range id would abort inside libtorch's embedding lookup instead of failing here.
+            if row.len() > self.max_len || row.iter().any(|&id| id < 0 || id >= self.vocab) {
+                return Err(ModelError::Input(format!(
+                    "row {index}: {} token ids, or an id outside the vocabulary of {}",
+                    row.len(),
+                    self.vocab
+                )));
+            }
+        }
+        let mut order: Vec<usize> = (0..token_ids.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(token_ids[i].len()));
-        let mut embeddings = vec![Vec::new(); texts.len()];
+        let mut embeddings = vec![Vec::new(); token_ids.len()];
         for batch in order.chunks(ENCODE_BATCH) {
-            let rows: Vec<&[i64]> = batch.iter().map(|&i| token_ids[i].as_slice()).collect();
+            let rows: Vec<&[i64]> = batch.iter().map(|&i| token_ids[i]).collect();
             let pooled = tch::no_grad(|| self.encode_batch(&rows));
             let pooled = Vec::<Vec<f32>>::try_from(&pooled.to_device(Device::Cpu))?;
             for (&index, embedding) in batch.iter().zip(pooled) {

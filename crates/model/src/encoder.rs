@@ -8,11 +8,21 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 use tokenizers::Tokenizer;
 
-/// Maps texts to fixed-size vectors.
+/// Maps texts to fixed-size vectors in two steps: text → token ids, token ids → vector. A vector depends on
+/// the ids alone, so callers may embed each distinct id sequence once: SuperNI instances whose definition fills
+/// MiniLM's 256-token window truncate to the same ids, whatever their input.
 pub trait TextEncoder {
     fn name(&self) -> &str;
     fn dim(&self) -> usize;
-    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError>;
+    /// The ids each text is encoded from, truncated as the encoder truncates. An error names the text.
+    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>, ModelError>;
+    /// Vectors of rows returned by [`Self::tokenize`], in order.
+    fn encode_tokens(&self, rows: &[&[i64]]) -> Result<Vec<Vec<f32>>, ModelError>;
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        let ids = self.tokenize(texts)?;
+        let rows: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
+        self.encode_tokens(&rows)
+    }
 }
 
 impl TextEncoder for MiniLm {
@@ -24,8 +34,12 @@ impl TextEncoder for MiniLm {
         MiniLm::dim(self)
     }
 
-    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        MiniLm::encode(self, texts)
+    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
+        MiniLm::tokenize(self, texts)
+    }
+
+    fn encode_tokens(&self, rows: &[&[i64]]) -> Result<Vec<Vec<f32>>> {
+        MiniLm::encode_tokens(self, rows)
     }
 }
 
@@ -69,10 +83,9 @@ impl TextEncoder for LlmMean {
         self.embeddings.size()[1] as usize
     }
 
-    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let device = self.embeddings.device();
+    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
         let vocab = self.embeddings.size()[0];
-        let mut vectors = Vec::with_capacity(texts.len());
+        let mut rows = Vec::with_capacity(texts.len());
         for (index, text) in texts.iter().enumerate() {
             let context = || format!("text {index} {:?}", preview(text));
             let encoding = self.tokenizer.encode(*text, false).map_err(|e| ModelError::tokenizer(context(), e))?;
@@ -83,7 +96,21 @@ impl TextEncoder for LlmMean {
             if let Some(bad) = ids.iter().find(|&&id| id >= vocab) {
                 return Err(ModelError::Input(format!("{}: token id {bad} outside the embedding matrix", context())));
             }
-            let ids = Tensor::from_slice(&ids).to_device(device);
+            rows.push(ids);
+        }
+        Ok(rows)
+    }
+
+    fn encode_tokens(&self, rows: &[&[i64]]) -> Result<Vec<Vec<f32>>> {
+        let device = self.embeddings.device();
+        let vocab = self.embeddings.size()[0];
+        let mut vectors = Vec::with_capacity(rows.len());
+        for (index, ids) in rows.iter().enumerate() {
+            // Rows normally come from `tokenize`, which checked them; index_select would abort on a bad id.
+            if ids.is_empty() || ids.iter().any(|&id| id < 0 || id >= vocab) {
+                return Err(ModelError::Input(format!("row {index}: no tokens, or a token id outside the embedding matrix")));
+            }
+            let ids = Tensor::from_slice(ids).to_device(device);
             let mean = tch::no_grad(|| {
                 self.embeddings.index_select(0, &ids).to_kind(Kind::Float).mean_dim(0, false, Kind::Float)
             });

@@ -82,3 +82,34 @@ fn minilm_throughput_batch_64() {
     assert_eq!(vectors.len(), 256);
     eprintln!("MiniLM CPU: {:.1} sentences/s (batch 64, {} threads)", 256.0 / elapsed, tch::get_num_threads());
 }
+
+#[derive(Deserialize)]
+struct Truncation {
+    max_seq_length: usize,
+    texts: Vec<String>,
+    token_counts: Vec<usize>,
+    vectors: Vec<Vec<f32>>,
+}
+
+/// Texts shaped like the Prototype Data stage's (definition + input), most longer than the 256-token window:
+/// our token ids and vectors against sentence-transformers' (fixtures/make_minilm_truncation.py).
+#[test]
+fn minilm_truncates_long_texts_as_sentence_transformers_does() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/minilm_truncation.json");
+    let fixture: Truncation = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(fixture.max_seq_length, inscl_model::bert::MAX_SEQ_LENGTH);
+    let model = MiniLm::load(&common::minilm_dir(), Device::Cpu).unwrap();
+    let texts: Vec<&str> = fixture.texts.iter().map(String::as_str).collect();
+    let ids = model.tokenize(&texts).unwrap();
+    let counts: Vec<usize> = ids.iter().map(Vec::len).collect();
+    assert_eq!(counts, fixture.token_counts);
+    let rows: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
+    let ours = model.encode_tokens(&rows).unwrap();
+    for (i, (got, want)) in ours.iter().zip(&fixture.vectors).enumerate() {
+        let max_diff = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(max_diff < 1e-4, "text {i}: differs from sentence-transformers by {max_diff}");
+    }
+    // Texts 1 and 2 differ only after the window: the same ids, hence one vector for both.
+    assert_eq!(ids[1], ids[2]);
+    assert_eq!(ours, model.encode(&texts).unwrap(), "encode = tokenize + encode_tokens");
+}
