@@ -20,6 +20,8 @@ pub enum FinetuneError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("resume state {path}: {reason}")]
     BadState { path: PathBuf, reason: String },
+    #[error("writing resume state {path}: {source}")]
+    WriteState { path: PathBuf, source: inscl_model::ModelError },
     #[error(
         "resume state {path} belongs to another run: {what} differs (state: {in_state}, this run: {in_run}); \
          remove the state or use another resume directory"
@@ -34,6 +36,15 @@ pub enum FinetuneError {
 impl FinetuneError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         FinetuneError::Io { path: path.into(), source }
+    }
+}
+
+impl From<inscl_store::StoreError> for FinetuneError {
+    fn from(e: inscl_store::StoreError) -> Self {
+        match e {
+            inscl_store::StoreError::Io { path, source } => FinetuneError::io(path, source),
+            other => FinetuneError::BadState { path: PathBuf::new(), reason: other.to_string() },
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use safetensors::tensor::Dtype;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 pub const STATE_FILE: &str = "train_state.safetensors";
 const LEGACY_TEMP_PREFIX: &str = ".train_state.tmp-";
@@ -51,11 +51,8 @@ pub fn state_path(resume_dir: &Path) -> PathBuf {
 
 /// The f32 bytes of a tensor on the host, for the run fingerprint (one tensor at a time).
 pub(crate) fn tensor_bytes(tensor: &Tensor) -> Result<(Vec<usize>, Vec<u8>)> {
-    let flat = tensor.f_detach()?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
-    let shape: Vec<usize> = flat.size().iter().map(|&d| d as usize).collect();
-    let mut bytes = vec![0u8; flat.numel() * 4];
-    flat.f_copy_data_u8(&mut bytes, flat.numel())?;
-    Ok((shape, bytes))
+    let shape: Vec<usize> = tensor.size().iter().map(|&d| d as usize).collect();
+    Ok((shape, inscl_model::tensor_file::host_f32_bytes(tensor)?))
 }
 
 /// Writes the state of `variables` (all model variables by name) and `optimizer` atomically, streaming one
@@ -67,7 +64,6 @@ pub fn save_state(
     optimizer: &AdamW,
     meta: &StateMeta,
 ) -> Result<()> {
-    std::fs::create_dir_all(resume_dir).map_err(|e| FinetuneError::io(resume_dir, e))?;
     // Moments and weights are stored as f32 (exact for f32 and bf16 parameters alike).
     let mut named: Vec<(String, &Tensor)> = variables.iter().map(|(name, t)| (format!("param/{name}"), t)).collect();
     for p in &optimizer.params {
@@ -78,21 +74,8 @@ pub fn save_state(
     let metadata = HashMap::from([(METADATA_KEY.to_string(), meta_json)]);
     inscl_store::atomic::replace_file_with(&state_path(resume_dir), |tmp| {
         inscl_model::tensor_file::write_f32(&named, metadata, tmp)
-            .map_err(|e| bad_state(resume_dir, format!("writing {}: {e}", tmp.display())))
+            .map_err(|source| FinetuneError::WriteState { path: tmp.to_path_buf(), source })
     })
-}
-
-impl From<inscl_store::StoreError> for FinetuneError {
-    fn from(e: inscl_store::StoreError) -> Self {
-        store_err(e)
-    }
-}
-
-fn store_err(e: inscl_store::StoreError) -> FinetuneError {
-    match e {
-        inscl_store::StoreError::Io { path, source } => FinetuneError::io(path, source),
-        other => FinetuneError::BadState { path: PathBuf::new(), reason: other.to_string() },
-    }
 }
 
 fn bad_state(path: &Path, reason: String) -> FinetuneError {
@@ -102,7 +85,7 @@ fn bad_state(path: &Path, reason: String) -> FinetuneError {
 /// Removes temporary files a killed writer left behind: the atomic writer's, and those of the writer before it
 /// (`.train_state.tmp-<pid>`), which states of older runs may still have beside them.
 fn remove_stale_temps(resume_dir: &Path) -> Result<()> {
-    inscl_store::atomic::remove_stale_temps(resume_dir, STATE_FILE).map_err(store_err)?;
+    inscl_store::atomic::remove_stale_temps(resume_dir, STATE_FILE)?;
     let entries = match std::fs::read_dir(resume_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -16,13 +16,12 @@ struct HostView<'a> {
     failed: &'a RefCell<Option<tch::TchError>>,
 }
 
-impl HostView<'_> {
-    fn bytes(&self) -> std::result::Result<Vec<u8>, tch::TchError> {
-        let host = self.tensor.f_detach()?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
-        let mut bytes = vec![0u8; host.numel() * 4];
-        host.f_copy_data_u8(&mut bytes, host.numel())?;
-        Ok(bytes)
-    }
+/// The tensor's values as little-endian f32 bytes on the host (a copy of this one tensor).
+pub fn host_f32_bytes(tensor: &Tensor) -> std::result::Result<Vec<u8>, tch::TchError> {
+    let host = tensor.f_detach()?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?.f_contiguous()?;
+    let mut bytes = vec![0u8; host.numel() * 4];
+    host.f_copy_data_u8(&mut bytes, host.numel())?;
+    Ok(bytes)
 }
 
 impl safetensors::View for HostView<'_> {
@@ -35,7 +34,7 @@ impl safetensors::View for HostView<'_> {
     }
 
     fn data(&self) -> Cow<'_, [u8]> {
-        match self.bytes() {
+        match host_f32_bytes(self.tensor) {
             Ok(bytes) => Cow::Owned(bytes),
             Err(e) => {
                 self.failed.borrow_mut().get_or_insert(e);
