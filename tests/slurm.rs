@@ -151,6 +151,36 @@ fn slurm_runs_every_instance_in_a_job_byte_identical_to_local() {
     assert!(first_text.contains(&format!("Slurm job {cancelled} ended CANCELLED")), "{first_text}");
     assert!(first_text.contains("finetune/") && first_text.contains("/logs/slurm/finetune/"), "{first_text}");
 
+    // Ctrl-C on the driver cancels the run's jobs: none is left queued or running under the run's job name.
+    let mut child = inscl()
+        .arg("--store")
+        .arg(&remote)
+        .args(["run", p, "--executor", "slurm"])
+        .env("INSCL_TEST_WRITE_DELAY_MS", "300")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let name = format!("--name=inscl-sl-{}", child.id());
+    let listed = |states: &str| {
+        let out = Command::new("squeue").args(["--noheader", states, "--format=%i", &name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).split_whitespace().count()
+    };
+    let t = Instant::now();
+    while listed("--states=PENDING,RUNNING") == 0 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let interrupted = child.wait_with_output().unwrap();
+    let interrupted_text = text(&interrupted);
+    assert!(!interrupted.status.success(), "{interrupted_text}");
+    assert!(interrupted_text.contains("interrupted: scancel"), "{interrupted_text}");
+    let t = Instant::now();
+    while listed("--states=PENDING,RUNNING,CONFIGURING,COMPLETING") > 0 && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(listed("--states=PENDING,RUNNING,CONFIGURING,COMPLETING"), 0, "jobs left after Ctrl-C: {interrupted_text}");
+
     let t = Instant::now();
     let second = run(&remote, &["run", p, "--executor", "slurm"]);
     assert!(second.status.success(), "{}", text(&second));

@@ -8,7 +8,8 @@ use inscl_pipeline::executor::SlurmConfig;
 use inscl_store::{Artifact, Store};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Slurm states in which a job will not commit anything more.
 const ENDED: [&str; 9] = ["COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "CANCELLED", "BOOT_FAIL", "DEADLINE"];
@@ -31,6 +32,9 @@ pub struct Driver<'a> {
     pub worker: Vec<String>,
     pub poll_min: Duration,
     pub poll_max: Duration,
+    /// Set by the caller's Ctrl-C handler: the driver then `scancel`s the run's jobs and returns
+    /// [`SlurmError::Interrupted`], so that nothing is left queued on the cluster.
+    pub interrupted: Option<&'a AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -61,11 +65,37 @@ impl Driver<'_> {
         self.store.peek(self.graph.nodes[i].stage, &spec.key())
     }
 
-    fn submit(&self, nodes: Vec<usize>, built: &[Option<Artifact>]) -> Result<Job, SlurmError> {
+    fn is_interrupted(&self) -> bool {
+        self.interrupted.is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+
+    /// Cancels the run's jobs and names how many were in flight.
+    fn interrupt(&self, in_flight: usize) -> SlurmError {
+        match self.cancel_all() {
+            Ok(()) => SlurmError::Interrupted { job_name: self.job_name.clone(), in_flight },
+            Err(e) => e,
+        }
+    }
+
+    /// Sleeps `pause`, waking early when interrupted.
+    fn nap(&self, pause: Duration) {
+        let end = Instant::now() + pause;
+        while !self.is_interrupted() {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+
+    /// `attempt` numbers the log: a retried job writes `<key>.retry<N>.log` and keeps the failed one's log.
+    fn submit(&self, nodes: Vec<usize>, built: &[Option<Artifact>], attempt: u32) -> Result<Job, SlurmError> {
         let stage = self.graph.nodes[nodes[0]].stage;
         let r = self.config.for_stage(stage);
         let key = self.graph.spec(nodes[0], built).map(|s| s.key().hex()).unwrap_or_default();
-        let log = self.store.log_dir("slurm", stage)?.join(format!("{key}.log"));
+        let name = if attempt <= 1 { format!("{key}.log") } else { format!("{key}.retry{}.log", attempt - 1) };
+        let log = self.store.log_dir("slurm", stage)?.join(name);
         let mut cmd = self.worker.clone();
         cmd.extend(["--jobs".to_string(), r.cpus.unwrap_or(1).to_string()]);
         for &i in &nodes {
@@ -141,7 +171,11 @@ impl Driver<'_> {
                     if jobs.len() >= self.config.max_jobs {
                         break;
                     }
-                    let job = match self.submit(nodes.clone(), &built) {
+                    if self.is_interrupted() {
+                        return Err(self.interrupt(jobs.len()));
+                    }
+                    let attempt = nodes.iter().map(|&i| attempts[i] + 1).max().unwrap_or(1);
+                    let job = match self.submit(nodes.clone(), &built, attempt) {
                         Ok(j) => j,
                         Err(e) => {
                             let _ = self.cancel_all();
@@ -166,7 +200,10 @@ impl Driver<'_> {
                 }
                 return Ok(summary);
             }
-            std::thread::sleep(pause);
+            self.nap(pause);
+            if self.is_interrupted() {
+                return Err(self.interrupt(jobs.len()));
+            }
             let seen = self.poll()?;
             let mut changed = false;
             let mut still = Vec::new();

@@ -5,6 +5,7 @@ use crate::error::CliError;
 use inscl_pipeline::{Graph, Pipeline};
 use inscl_store::Store;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn absolute(p: &Path) -> Result<String, CliError> {
@@ -21,6 +22,11 @@ pub fn drive(store: &Store, p: &Pipeline, file: &Path, models: Option<&Path>, gr
         worker.extend(["--models".into(), absolute(m)?]);
     }
     worker.extend(["build".into(), absolute(file)?]);
+    // Ctrl-C (or SIGTERM, as `timeout` and job schedulers send) must not leave the run's jobs queued on the
+    // cluster: the handler only raises a flag, and the driver scancels and returns at its next wake-up (≤ 50 ms).
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst))
+        .map_err(|e| CliError::Usage(format!("cannot install the Ctrl-C handler that cancels the run's Slurm jobs: {e}")))?;
     let driver = inscl_slurm::Driver {
         store,
         graph,
@@ -30,6 +36,7 @@ pub fn drive(store: &Store, p: &Pipeline, file: &Path, models: Option<&Path>, gr
         worker,
         poll_min: Duration::from_millis(250),
         poll_max: Duration::from_secs(10),
+        interrupted: Some(&INTERRUPTED),
     };
     let started = Instant::now();
     let summary = driver.drive()?;

@@ -4,6 +4,7 @@ use inscl_dag::{Node, RunOptions, StageCtx};
 use inscl_pipeline::executor::SlurmResources;
 use inscl_store::Outputs;
 use std::cell::RefCell;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 type TestFn = Box<dyn Fn(&StageCtx) -> Result<Outputs, inscl_dag::StageError> + Send + Sync>;
@@ -32,6 +33,10 @@ struct Fake<'a> {
     graph: &'a Graph,
     fail: RefCell<Vec<String>>,
     jobs: RefCell<Vec<(String, Vec<String>, String)>>,
+    /// Raised at the first sbatch, as a Ctrl-C would be while the job runs.
+    ctrl_c: Option<&'a AtomicBool>,
+    cancels: RefCell<Vec<Vec<String>>>,
+    logs: RefCell<Vec<String>>,
 }
 
 impl Cluster for Fake<'_> {
@@ -43,6 +48,7 @@ impl Cluster for Fake<'_> {
                 let words: Vec<String> = wrap.split(' ').map(|w| w.trim_matches('\'').to_string()).collect();
                 let ids: Vec<String> = words.windows(2).filter(|w| w[0] == "--instance").map(|w| w[1].clone()).collect();
                 let job = (self.jobs.borrow().len() + 1).to_string();
+                self.logs.borrow_mut().extend(args.iter().filter_map(|a| a.strip_prefix("--output=")).map(String::from));
                 let mut fail = self.fail.borrow_mut();
                 let state = if let Some(k) = fail.iter().position(|f| *f == ids[0]) {
                     fail.remove(k);
@@ -54,11 +60,18 @@ impl Cluster for Fake<'_> {
                     "COMPLETED"
                 };
                 self.jobs.borrow_mut().push((job.clone(), ids, state.into()));
+                if let Some(flag) = self.ctrl_c {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 ok(format!("{job}\n"))
             }
             "squeue" => {
                 assert!(args.iter().any(|a| a == "--name=inscl-test"), "one query for the run's jobs, by name");
                 ok(self.jobs.borrow().iter().map(|(j, _, s)| format!("{j}|{s}\n")).collect())
+            }
+            "scancel" => {
+                self.cancels.borrow_mut().push(args.to_vec());
+                ok(String::new())
             }
             other => panic!("unexpected {other}"),
         }
@@ -80,11 +93,12 @@ fn driver<'a>(store: &'a Store, g: &'a Graph, config: &'a SlurmConfig, cluster: 
         worker: vec!["inscl-exec".into(), "build".into(), "p.toml".into()],
         poll_min: Duration::from_millis(1),
         poll_max: Duration::from_millis(5),
+        interrupted: cluster.ctrl_c,
     }
 }
 
 fn fake<'a>(store: &'a Store, graph: &'a Graph, fail: &[&str]) -> Fake<'a> {
-    Fake { store, graph, fail: RefCell::new(fail.iter().map(|s| s.to_string()).collect()), jobs: Default::default() }
+    Fake { store, graph, fail: RefCell::new(fail.iter().map(|s| s.to_string()).collect()), jobs: Default::default(), ctrl_c: None, cancels: Default::default(), logs: Default::default() }
 }
 
 #[test]
@@ -140,4 +154,36 @@ fn sbatch_gets_the_stage_resources_and_one_job_name() {
     assert!(a.contains(&"--gres=gpu:1".to_string()), "{a:?}");
     assert_eq!(a.last().unwrap(), "--wrap=exec 'w' 'it'\\''s'");
     assert!(!sbatch_args("j", std::path::Path::new("l"), &cfg.for_stage("a"), &[]).iter().any(|x| x.starts_with("--gres")));
+}
+
+#[test]
+fn ctrl_c_cancels_the_runs_jobs_by_name_and_a_rerun_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let g = graph();
+    let cfg = config(1, 0);
+    let flag = AtomicBool::new(false);
+    let cluster = Fake { ctrl_c: Some(&flag), ..fake(&store, &g, &[]) };
+    let e = driver(&store, &g, &cfg, &cluster).drive().unwrap_err();
+    let SlurmError::Interrupted { job_name, in_flight } = &e else { panic!("{e}") };
+    assert_eq!((job_name.as_str(), *in_flight), ("inscl-test", 1));
+    assert_eq!(*cluster.cancels.borrow(), vec![vec!["--name=inscl-test".to_string()]], "one scancel for the run's jobs");
+    assert_eq!(cluster.jobs.borrow().len(), 1, "nothing is submitted after Ctrl-C");
+    // a was committed by its job before the interrupt was seen; the rerun builds only the rest.
+    let rerun = fake(&store, &g, &[]);
+    assert_eq!(driver(&store, &g, &cfg, &rerun).drive().unwrap(), DriveSummary { jobs_submitted: 4, instances_submitted: 4 });
+}
+
+#[test]
+fn a_retried_job_keeps_the_failed_attempts_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let g = graph();
+    let cfg = config(1, 1);
+    let cluster = fake(&store, &g, &["b2"]);
+    driver(&store, &g, &cfg, &cluster).drive().unwrap();
+    // The log paths the driver handed to sbatch (`--output=`).
+    let named: Vec<String> = cluster.logs.borrow().iter().filter(|l| l.contains("/b/")).cloned().collect();
+    assert_eq!(named.iter().filter(|l| l.ends_with(".retry1.log")).count(), 1, "{named:?}");
+    assert_eq!(named.len(), 4, "b1, b2, b3 and b2's retry: {named:?}");
 }
