@@ -1,0 +1,113 @@
+//! Training tokens/s and peak RSS of one finetune stage on a real model, for `make bench`: the same `train`
+//! the finetune stage calls, on real SuperNI instances, with a resumable state written at the epoch end as
+//! the stage does. It dumps the token batches it trained on and the learning rate of every step, so that
+//! bench/ref_sft.py trains HF transformers on exactly the same tensors and the losses can be compared.
+//!
+//! `sft_bench --model DIR --superni DIR --tasks A,B [--per-task 16] [--micro-batch 4] [--grad-accum 2]
+//! [--max-len 256] [--threads 1] [--dump FILE]`
+//!
+//! Prints one JSON line: tokens, steps, seconds, tokens/s, peak RSS (VmHWM) and the loss of every step.
+
+use inscl_finetune::batching::{epoch_plan, pad_batch};
+use inscl_finetune::examples::encode_all;
+use inscl_finetune::{InstanceRow, TrainParams, build_examples, train};
+use inscl_model::LlamaModel;
+use inscl_model::tch::Device;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn num<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    flag(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Peak resident set size of this process, from /proc (Linux), in bytes.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+}
+
+/// The first `per_task` instances of each task, with the task's definition.
+fn rows(superni: &std::path::Path, tasks: &[&str], per_task: usize) -> Result<Vec<InstanceRow>, Box<dyn std::error::Error>> {
+    let mut rows = Vec::new();
+    for task in tasks {
+        let path = superni.join("tasks").join(format!("{task}.json"));
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?)?;
+        let definition = value["Definition"][0].as_str().ok_or_else(|| format!("{}: no Definition", path.display()))?;
+        for instance in value["Instances"].as_array().into_iter().flatten().take(per_task) {
+            rows.push(InstanceRow {
+                definition: definition.to_string(),
+                input: instance["input"].as_str().unwrap_or_default().to_string(),
+                // One output per instance, as in the measurement: every example is one instance.
+                outputs: instance["output"].as_array().into_iter().flatten().take(1).filter_map(|o| o.as_str().map(String::from)).collect(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let model_dir = PathBuf::from(flag(&args, "--model").ok_or("--model DIR is required")?);
+    let superni = PathBuf::from(flag(&args, "--superni").ok_or("--superni DIR is required")?);
+    let tasks = flag(&args, "--tasks").ok_or("--tasks A,B is required")?;
+    let tasks: Vec<&str> = tasks.split(',').collect();
+    let threads: i32 = num(&args, "--threads", 1);
+    inscl_model::tch::set_num_threads(threads);
+    let params = TrainParams {
+        epochs: 1,
+        micro_batch: num(&args, "--micro-batch", 4),
+        grad_accum: num(&args, "--grad-accum", 2),
+        max_len: num(&args, "--max-len", 256),
+        ..TrainParams::default()
+    };
+
+    let examples = build_examples(&rows(&superni, &tasks, num(&args, "--per-task", 16))?)?;
+    let started = Instant::now();
+    let mut model = LlamaModel::load(&model_dir, Device::Cpu)?;
+    let load_secs = started.elapsed().as_secs_f64();
+    let state = tempfile::tempdir()?;
+    let started = Instant::now();
+    let report = train(&mut model, &examples, &params, Some(state.path()), None)?;
+    let secs = started.elapsed().as_secs_f64();
+    let tokens: usize = report.log.iter().map(|s| s.tokens).sum();
+
+    if let Some(dump) = flag(&args, "--dump") {
+        let eos = model.eos_token_id().ok_or("the model has no eos_token_id")?;
+        let encoded = encode_all(&model.tokenizer, &examples, params.max_len, eos as u32)?;
+        let lengths: Vec<usize> = encoded.iter().map(|e| e.len()).collect();
+        let plan = epoch_plan(&lengths, params.micro_batch, params.seed, 0);
+        let steps: Vec<serde_json::Value> = plan
+            .chunks(params.grad_accum)
+            .map(|group| {
+                let batches: Vec<serde_json::Value> = group
+                    .iter()
+                    .map(|indices| {
+                        let b = pad_batch(&encoded, indices, eos);
+                        json!({ "rows": b.rows, "width": b.width, "input_ids": b.input_ids, "labels": b.labels })
+                    })
+                    .collect();
+                json!(batches)
+            })
+            .collect();
+        let lrs: Vec<f64> = report.log.iter().map(|s| s.lr).collect();
+        let body = json!({ "steps": steps, "lr": lrs, "max_grad_norm": params.max_grad_norm });
+        std::fs::write(&dump, serde_json::to_vec(&body)?)?;
+    }
+    let losses: Vec<f64> = report.log.iter().map(|s| s.loss).collect();
+    println!(
+        "{}",
+        json!({
+            "threads": threads, "examples": report.n_examples, "steps": report.total_steps, "tokens": tokens,
+            "load_secs": load_secs, "secs": secs, "tokens_per_s": tokens as f64 / secs,
+            "padding_fraction": report.padding_fraction, "peak_rss_bytes": peak_rss(), "losses": losses,
+        })
+    );
+    Ok(())
+}
