@@ -152,7 +152,7 @@ fn slurm_runs_every_instance_in_a_job_byte_identical_to_local() {
     assert!(first_text.contains("finetune/") && first_text.contains("/logs/slurm/finetune/"), "{first_text}");
 
     // Ctrl-C on the driver cancels the run's jobs: none is left queued or running under the run's job name.
-    let mut child = inscl()
+    let child = inscl()
         .arg("--store")
         .arg(&remote)
         .args(["run", p, "--executor", "slurm"])

@@ -10,47 +10,17 @@
 
 use inscl_finetune::batching::{epoch_plan, pad_batch};
 use inscl_finetune::examples::encode_all;
-use inscl_finetune::{InstanceRow, TrainParams, build_examples, train};
+use inscl_finetune::{TrainParams, build_examples, train};
 use inscl_model::LlamaModel;
 use inscl_model::tch::Device;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
-fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
+#[path = "bench_common/mod.rs"]
+mod bench_common;
+use bench_common::{flag, num, peak_rss, rows};
 
-fn num<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    flag(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Peak resident set size of this process, from /proc (Linux), in bytes.
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
-}
-
-/// The first `per_task` instances of each task, with the task's definition.
-fn rows(superni: &std::path::Path, tasks: &[&str], per_task: usize) -> Result<Vec<InstanceRow>, Box<dyn std::error::Error>> {
-    let mut rows = Vec::new();
-    for task in tasks {
-        let path = superni.join("tasks").join(format!("{task}.json"));
-        let value: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?)?;
-        let definition = value["Definition"][0].as_str().ok_or_else(|| format!("{}: no Definition", path.display()))?;
-        for instance in value["Instances"].as_array().into_iter().flatten().take(per_task) {
-            rows.push(InstanceRow {
-                definition: definition.to_string(),
-                input: instance["input"].as_str().unwrap_or_default().to_string(),
-                // One output per instance, as in the measurement: every example is one instance.
-                outputs: instance["output"].as_array().into_iter().flatten().take(1).filter_map(|o| o.as_str().map(String::from)).collect(),
-            });
-        }
-    }
-    Ok(rows)
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -90,7 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .iter()
                     .map(|indices| {
                         let b = pad_batch(&encoded, indices, eos);
-                        json!({ "rows": b.rows, "width": b.width, "input_ids": b.input_ids, "labels": b.labels })
+                        json!({
+                            "rows": b.rows, "width": b.width, "real_tokens": b.n_real_tokens,
+                            "input_ids": b.input_ids, "labels": b.labels,
+                        })
                     })
                     .collect();
                 json!(batches)

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""HF transformers side of the generation row of `make bench`: `model.generate` (greedy, KV cache, left padding)
+on the prompts that crates/finetune/examples/gen_bench.rs decoded (its --dump file), in the same length-sorted
+batches, with the same max_new_tokens, stop ids and pad id. f32, sdpa attention, CPU, same thread count.
+
+    python bench/ref_generate.py MODEL_DIR DUMP.json --threads 1
+
+Prints one JSON line: sequences/s, peak RSS and how many sequences equal ours token for token.
+"""
+
+import argparse
+import json
+import time
+
+import torch
+from transformers import AutoModelForCausalLM
+
+
+def peak_rss():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("dump")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    with open(args.dump) as f:
+        dump = json.load(f)
+    model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32, attn_implementation="sdpa")
+    model.eval()
+    prompts, stop, pad = dump["prompts"], dump["stop_ids"], dump["pad_id"]
+    # The order gen_bench decodes in: longest first, ties in input order (a stable sort).
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    outputs = [None] * len(prompts)
+    t0 = time.perf_counter()
+    for start in range(0, len(order), dump["batch_size"]):
+        batch = order[start:start + dump["batch_size"]]
+        longest = max(len(prompts[i]) for i in batch)
+        ids = torch.tensor([[pad] * (longest - len(prompts[i])) + prompts[i] for i in batch])
+        mask = torch.tensor([[0] * (longest - len(prompts[i])) + [1] * len(prompts[i]) for i in batch])
+        with torch.no_grad():
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=dump["max_new_tokens"],
+                                 do_sample=False, eos_token_id=stop, pad_token_id=pad)
+        for row, i in enumerate(batch):
+            new = out[row, longest:].tolist()
+            cut = next((k for k, t in enumerate(new) if t in stop), len(new))
+            outputs[i] = new[:cut]
+    secs = time.perf_counter() - t0
+    same = sum(1 for a, b in zip(outputs, dump["outputs"]) if a == b)
+    print(json.dumps({"threads": args.threads, "sequences": len(prompts), "secs": secs,
+                      "sequences_per_s": len(prompts) / secs, "peak_rss_bytes": peak_rss(),
+                      "identical_to_ours": same, "new_tokens": sum(len(o) for o in outputs)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+//! What the real-model bench examples share: flags, peak RSS and the first instances of SuperNI tasks.
+
+use inscl_finetune::InstanceRow;
+
+pub fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+pub fn num<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
+    flag(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Peak resident set size of this process, from /proc (Linux), in bytes.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+}
+
+/// The first `per_task` instances of each task, with the task's definition.
+pub fn rows(superni: &std::path::Path, tasks: &[&str], per_task: usize) -> Result<Vec<InstanceRow>, Box<dyn std::error::Error>> {
+    let mut rows = Vec::new();
+    for task in tasks {
+        let path = superni.join("tasks").join(format!("{task}.json"));
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?)?;
+        let definition = value["Definition"][0].as_str().ok_or_else(|| format!("{}: no Definition", path.display()))?;
+        for instance in value["Instances"].as_array().into_iter().flatten().take(per_task) {
+            rows.push(InstanceRow {
+                definition: definition.to_string(),
+                input: instance["input"].as_str().unwrap_or_default().to_string(),
+                // One output per instance, as in the measurement: every example is one instance.
+                outputs: instance["output"].as_array().into_iter().flatten().take(1).filter_map(|o| o.as_str().map(String::from)).collect(),
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,63 @@
+//! Batched greedy generation of the evaluate stage on a real model, for `make bench`: `generate_greedy` (KV
+//! cache, left padding, length-sorted batches) on real SuperNI prompts in the training prompt format. It dumps
+//! the prompt ids, the batches and its outputs, so that bench/ref_generate.py runs HF `generate` on the same
+//! batches and counts the sequences whose tokens agree.
+//!
+//! `gen_bench --model DIR --superni DIR --tasks A,B [--per-task 16] [--batch 8] [--max-new 32]
+//! [--max-prompt 256] [--threads 1] [--dump FILE]`
+//!
+//! Prints one JSON line: sequences, new tokens, seconds, sequences/s and peak RSS.
+
+use inscl_finetune::examples::format_prompt;
+use inscl_model::LlamaModel;
+use inscl_model::generate::generate_greedy;
+use inscl_model::tch::Device;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[path = "bench_common/mod.rs"]
+mod bench_common;
+use bench_common::{flag, num, peak_rss, rows};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let model_dir = PathBuf::from(flag(&args, "--model").ok_or("--model DIR is required")?);
+    let superni = PathBuf::from(flag(&args, "--superni").ok_or("--superni DIR is required")?);
+    let tasks = flag(&args, "--tasks").ok_or("--tasks A,B is required")?;
+    let tasks: Vec<&str> = tasks.split(',').collect();
+    let threads: i32 = num(&args, "--threads", 1);
+    let batch: usize = num(&args, "--batch", 8);
+    let max_new: usize = num(&args, "--max-new", 32);
+    let max_prompt: usize = num(&args, "--max-prompt", 256);
+    inscl_model::tch::set_num_threads(threads);
+
+    let model = LlamaModel::load(&model_dir, Device::Cpu)?;
+    let mut prompts = Vec::new();
+    for row in rows(&superni, &tasks, num(&args, "--per-task", 16))? {
+        let ids = model.encode(&format_prompt(&row.definition, &row.input))?;
+        // Cut from the left, as the evaluate stage cuts prompts to max_prompt_len.
+        prompts.push(ids[ids.len().saturating_sub(max_prompt)..].to_vec());
+    }
+    let started = Instant::now();
+    let outputs = generate_greedy(&model, &prompts, max_new, batch, None)?;
+    let secs = started.elapsed().as_secs_f64();
+    let new_tokens: usize = outputs.iter().map(Vec::len).sum();
+    if let Some(dump) = flag(&args, "--dump") {
+        let stop = model.stop_token_ids();
+        let body = json!({
+            "prompts": prompts, "outputs": outputs, "batch_size": batch, "max_new_tokens": max_new,
+            "stop_ids": stop, "pad_id": stop.first().copied().unwrap_or(0),
+        });
+        std::fs::write(&dump, serde_json::to_vec(&body)?)?;
+    }
+    println!(
+        "{}",
+        json!({
+            "threads": threads, "sequences": prompts.len(), "batch": batch, "max_new_tokens": max_new,
+            "new_tokens": new_tokens, "secs": secs, "sequences_per_s": prompts.len() as f64 / secs,
+            "peak_rss_bytes": peak_rss(),
+        })
+    );
+    Ok(())
+}
