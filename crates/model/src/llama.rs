@@ -128,12 +128,14 @@ impl Attention {
     }
 
     /// `allowed` is a boolean `[batch, 1, seq, past + seq]` mask (true = may attend), already restricted to the
-    /// layer's window.
+    /// layer's window; `None` means plain causal attention over `xs` alone, which SDPA is told with `is_causal`
+    /// and no mask, so that PyTorch may pick its flash or memory-efficient kernels (and group the KV heads
+    /// itself) instead of materialising the attention weights.
     fn forward(
         &self,
         xs: &Tensor,
         rotary: &Rotary,
-        allowed: &Tensor,
+        allowed: Option<&Tensor>,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
     ) -> Tensor {
         let (batch, seq, _) = xs.size3().expect("attention input is [batch, seq, hidden]");
@@ -152,12 +154,16 @@ impl Attention {
             *slot = Some((keys.shallow_clone(), values.shallow_clone()));
         }
         let groups = self.heads / self.kv_heads;
-        if groups > 1 {
-            keys = keys.repeat_interleave_self_int(groups, 1, None);
-            values = values.repeat_interleave_self_int(groups, 1, None);
-        }
-        let attended =
-            Tensor::scaled_dot_product_attention(&queries, &keys, &values, Some(allowed), 0.0, false, None, false);
+        let attended = match allowed {
+            None => Tensor::scaled_dot_product_attention::<Tensor>(&queries, &keys, &values, None, 0.0, true, None, groups > 1),
+            Some(allowed) => {
+                if groups > 1 {
+                    keys = keys.repeat_interleave_self_int(groups, 1, None);
+                    values = values.repeat_interleave_self_int(groups, 1, None);
+                }
+                Tensor::scaled_dot_product_attention(&queries, &keys, &values, Some(allowed), 0.0, false, None, false)
+            }
+        };
         let merged = attended.transpose(1, 2).contiguous().view([batch, seq, self.heads * self.head_size]);
         self.o_proj.forward(&merged)
     }
@@ -272,6 +278,14 @@ impl Llama {
             None => Tensor::ones([batch, seq], (Kind::Bool, device)),
         };
         let positions = positions_from_mask(&key_mask);
+        // Without a padding mask (a right-padded training batch: no real token follows a pad) and with every
+        // sliding window at least as long as the batch, the mask is exactly causal.
+        let windows_cover = self.layers.iter().all(|l| l.self_attn.window.is_none_or(|w| w >= seq));
+        if attention_mask.is_none() && windows_cover {
+            let xs = Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
+            let rotary = Rotary::new(&positions, &self.inv_freq_for(&positions), xs.kind());
+            return self.layers_forward(xs, &rotary, |_| None, None);
+        }
         self.decode_step(input_ids, &positions, &key_mask, None)
     }
 
@@ -289,7 +303,7 @@ impl Llama {
         input_ids: &Tensor,
         positions: &Tensor,
         key_mask: &Tensor,
-        mut cache: Option<&mut KvCache>,
+        cache: Option<&mut KvCache>,
     ) -> Tensor {
         let device = input_ids.device();
         let seq = input_ids.size()[1];
@@ -313,24 +327,40 @@ impl Llama {
                 .map(|w| (w, allowed.logical_and(&(&query_index - &key_index).lt(w)).logical_or(&itself)))
                 .collect()
         };
-        let mut xs = Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
-        let inv_freq = if self.rope.is_dynamic() {
+        let xs = Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
+        let rotary = Rotary::new(positions, &self.inv_freq_for(positions), xs.kind());
+        let mask = |window: Option<i64>| match window {
+            Some(w) => Some(&windowed.iter().find(|(size, _)| *size == w).expect("a mask per window size").1),
+            None => Some(&allowed),
+        };
+        self.layers_forward(xs, &rotary, mask, cache)
+    }
+
+    /// RoPE inverse frequencies; dynamic scaling depends on the longest position.
+    fn inv_freq_for(&self, positions: &Tensor) -> Tensor {
+        if self.rope.is_dynamic() {
             let longest = positions.max().int64_value(&[]) + 1;
-            self.rope.inv_freq(longest, device)
+            self.rope.inv_freq(longest, positions.device())
         } else {
             self.inv_freq.shallow_clone()
-        };
-        let rotary = Rotary::new(positions, &inv_freq, xs.kind());
+        }
+    }
+
+    /// The decoder layers and the final norm; `mask(window)` gives each layer's attention mask (`None`: causal).
+    fn layers_forward<'m>(
+        &self,
+        mut xs: Tensor,
+        rotary: &Rotary,
+        mask: impl Fn(Option<i64>) -> Option<&'m Tensor>,
+        mut cache: Option<&mut KvCache>,
+    ) -> Tensor {
         // Residual additions stay out of place: `+=` on a Tensor is `add_`, which would overwrite activations
         // that autograd still needs during fine-tuning.
         #[allow(clippy::assign_op_pattern)]
         for (index, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[index]);
-            let mask = match layer.self_attn.window {
-                Some(w) => &windowed.iter().find(|(size, _)| *size == w).expect("a mask per window size").1,
-                None => &allowed,
-            };
-            let attended = layer.self_attn.forward(&layer.input_layernorm.forward(&xs), &rotary, mask, slot);
+            let attended =
+                layer.self_attn.forward(&layer.input_layernorm.forward(&xs), rotary, mask(layer.self_attn.window), slot);
             xs = xs + attended;
             let mlp_out = layer.mlp.forward(&layer.post_attention_layernorm.forward(&xs));
             xs = xs + mlp_out;

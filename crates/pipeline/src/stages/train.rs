@@ -9,7 +9,9 @@ use inscl_dag::{Graph, NodeInput};
 use crate::sections::FinetuneSection;
 
 // 3: targets end with the model folder's EOS (SmolLM2-Instruct: <|im_end|>), not a hard-coded <|endoftext|>.
-const FINETUNE_VERSION: &str = "3";
+// 4: right-padded training batches attend through SDPA's `is_causal` kernels (KV heads grouped by SDPA)
+//    instead of an explicit mask; the float sums may differ in the last bits, so old weights are not reused.
+const FINETUNE_VERSION: &str = "4";
 
 /// What decides a training's weights besides its inputs: the hyper-parameters (the fields, names and order of
 /// the finetune crate's serialised `TrainParams`, so the key is what training consumes), the precision the
