@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """HF transformers side of the generation row of `make bench`: `model.generate` (greedy, KV cache, left padding)
 on the prompts that crates/finetune/examples/gen_bench.rs decoded (its --dump file), in the same length-sorted
-batches, with the same max_new_tokens, stop ids and pad id. f32, sdpa attention, CPU, same thread count.
+batches, with the same max_new_tokens, stop ids and pad id. sdpa attention; f32 on CPU with the same thread
+count by default, or `--device cuda --dtype bf16` as gen_bench is run on a GPU.
 
-    python bench/ref_generate.py MODEL_DIR DUMP.json --threads 1
+    python bench/ref_generate.py MODEL_DIR DUMP.json [--threads 1] [--device cpu|cuda] [--dtype f32|bf16]
 
 Prints one JSON line: sequences/s, peak RSS and how many sequences equal ours token for token.
 """
@@ -29,11 +30,15 @@ def main():
     ap.add_argument("model")
     ap.add_argument("dump")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
     args = ap.parse_args()
+    device = torch.device(args.device)
+    dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
     torch.set_num_threads(args.threads)
     with open(args.dump) as f:
         dump = json.load(f)
-    model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32, attn_implementation="sdpa")
+    model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=dtype, attn_implementation="sdpa").to(device)
     model.eval()
     prompts, stop, pad = dump["prompts"], dump["stop_ids"], dump["pad_id"]
     # The order gen_bench decodes in: longest first, ties in input order (a stable sort).
@@ -43,8 +48,8 @@ def main():
     for start in range(0, len(order), dump["batch_size"]):
         batch = order[start:start + dump["batch_size"]]
         longest = max(len(prompts[i]) for i in batch)
-        ids = torch.tensor([[pad] * (longest - len(prompts[i])) + prompts[i] for i in batch])
-        mask = torch.tensor([[0] * (longest - len(prompts[i])) + [1] * len(prompts[i]) for i in batch])
+        ids = torch.tensor([[pad] * (longest - len(prompts[i])) + prompts[i] for i in batch]).to(device)
+        mask = torch.tensor([[0] * (longest - len(prompts[i])) + [1] * len(prompts[i]) for i in batch]).to(device)
         with torch.no_grad():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=dump["max_new_tokens"],
                                  do_sample=False, eos_token_id=stop, pad_token_id=pad)
@@ -54,7 +59,7 @@ def main():
             outputs[i] = new[:cut]
     secs = time.perf_counter() - t0
     same = sum(1 for a, b in zip(outputs, dump["outputs"]) if a == b)
-    print(json.dumps({"threads": args.threads, "sequences": len(prompts), "secs": secs,
+    print(json.dumps({"threads": args.threads, "device": str(device), "dtype": args.dtype, "sequences": len(prompts), "secs": secs,
                       "sequences_per_s": len(prompts) / secs, "peak_rss_bytes": peak_rss(),
                       "identical_to_ours": same, "new_tokens": sum(len(o) for o in outputs)}))
 

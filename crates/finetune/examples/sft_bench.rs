@@ -4,7 +4,9 @@
 //! bench/ref_sft.py trains HF transformers on exactly the same tensors and the losses can be compared.
 //!
 //! `sft_bench --model DIR --superni DIR --tasks A,B [--per-task 16] [--micro-batch 4] [--grad-accum 2]
-//! [--max-len 256] [--threads 1] [--dump FILE]`
+//! [--max-len 256] [--threads 1] [--device cpu|cuda] [--dump FILE]`
+//!
+//! On CUDA the weights stay f32 and the forward pass runs under bf16 autocast, as the finetune stage trains.
 //!
 //! Prints one JSON line: tokens, steps, seconds, tokens/s, peak RSS (VmHWM) and the loss of every step.
 
@@ -12,14 +14,13 @@ use inscl_finetune::batching::{epoch_plan, pad_batch};
 use inscl_finetune::examples::encode_all;
 use inscl_finetune::{TrainParams, build_examples, train};
 use inscl_model::LlamaModel;
-use inscl_model::tch::Device;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[path = "bench_common/mod.rs"]
 mod bench_common;
-use bench_common::{flag, num, peak_rss, rows};
+use bench_common::{device, flag, num, peak_rss, rows};
 
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,8 +41,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let examples = build_examples(&rows(&superni, &tasks, num(&args, "--per-task", 16))?)?;
     let started = Instant::now();
-    let mut model = LlamaModel::load(&model_dir, Device::Cpu)?;
+    let device = device(&args)?;
+    let mut model = LlamaModel::load(&model_dir, device)?;
     let load_secs = started.elapsed().as_secs_f64();
+    // Distinct weights (a tied LM head counts once), for the 6·N·tokens FLOP estimate behind MFU.
+    let parameters: i64 = model.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
     let state = tempfile::tempdir()?;
     let started = Instant::now();
     let report = train(&mut model, &examples, &params, Some(state.path()), None)?;
@@ -77,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         json!({
-            "threads": threads, "examples": report.n_examples, "steps": report.total_steps, "tokens": tokens,
+            "threads": threads, "device": format!("{device:?}"), "parameters": parameters, "examples": report.n_examples, "steps": report.total_steps, "tokens": tokens,
             "load_secs": load_secs, "secs": secs, "tokens_per_s": tokens as f64 / secs,
             "padding_fraction": report.padding_fraction, "peak_rss_bytes": peak_rss(), "losses": losses,
         })

@@ -10,6 +10,21 @@ pub fn num<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     flag(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// `--device cpu|cuda|cuda:N|auto` (default cpu); a CUDA request without a usable CUDA runtime is an error.
+pub fn device(args: &[String]) -> Result<inscl_model::tch::Device, Box<dyn std::error::Error>> {
+    Ok(inscl_model::device::parse_device(&flag(args, "--device").unwrap_or_else(|| "cpu".into()))?)
+}
+
+/// `--dtype f32|bf16` (default f32): the kind the weights are loaded in (gen_bench; sft_bench trains f32).
+#[allow(dead_code)]
+pub fn weight_kind(args: &[String]) -> Result<inscl_model::tch::Kind, Box<dyn std::error::Error>> {
+    match flag(args, "--dtype").as_deref().unwrap_or("f32") {
+        "f32" => Ok(inscl_model::tch::Kind::Float),
+        "bf16" => Ok(inscl_model::tch::Kind::BFloat16),
+        other => Err(format!("--dtype {other}: expected f32 or bf16").into()),
+    }
+}
+
 /// Peak resident set size of this process, from /proc (Linux), in bytes.
 pub fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
