@@ -156,6 +156,13 @@ impl Attention {
         let groups = self.heads / self.kv_heads;
         let attended = match allowed {
             None => Tensor::scaled_dot_product_attention::<Tensor>(&queries, &keys, &values, None, 0.0, true, None, groups > 1),
+            // On CPU, SDPA groups the KV heads itself under a mask too: a decoding step then reads the cache
+            // once instead of copying it `groups` times (SmolLM2, 8 rows, 400 cached tokens: 0.38 ms instead of
+            // 2.96 ms per layer, same values). CUDA's memory-efficient kernel takes a mask but not grouped
+            // heads, so there the heads are repeated to keep that kernel.
+            Some(allowed) if !queries.device().is_cuda() => Tensor::scaled_dot_product_attention(
+                &queries, &keys, &values, Some(allowed), 0.0, false, None, groups > 1,
+            ),
             Some(allowed) => {
                 if groups > 1 {
                     keys = keys.repeat_interleave_self_int(groups, 1, None);
