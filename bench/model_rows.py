@@ -18,6 +18,9 @@ SUPERNI = ROOT.parent / "shared" / "superni"
 TASKS = ["task065_timetravel_consistent_sentence_classification", "task069_abductivenli_classification"]
 SFT = {"per_task": 16, "micro_batch": 4, "grad_accum": 2, "max_len": 256}
 GEN = {"per_task": 16, "batch": 8, "max_new": 32}
+# The evaluate stage as pipelines/superni-smollm2.toml sets it (batch_size 64, max_new_tokens 128): one batch of
+# 64 prompts. Rows that reach EOS leave our batch; HF `generate` keeps computing them until the last one ends.
+EVAL_GEN = {"per_task": 32, "batch": 64, "max_new": 128}
 # The goals: training tokens/s ≥ 1.2× HF with peak RSS ≤ 1.1× HF's; generation ≥ 1.5× HF `generate`.
 SFT_SPEED_GOAL, RSS_GOAL, GEN_SPEED_GOAL = 1.2, 1.1, 1.5
 # Per-step losses of two f32 implementations of the same arithmetic agree to float32 noise.
@@ -90,6 +93,9 @@ def gen_rows(examples, ref_python, work, device="cpu", dtype="f32", threads=1, r
         "ours_sps": statistics.median(r["sequences_per_s"] for r in ours),
         "theirs_sps": statistics.median(r["sequences_per_s"] for r in theirs),
         "ours_rss": max(r["peak_rss_bytes"] for r in ours), "theirs_rss": max(r["peak_rss_bytes"] for r in theirs),
+        "ours_secs": statistics.median(r["secs"] for r in ours), "theirs_secs": statistics.median(r["secs"] for r in theirs),
+        "ours_prefill": statistics.median(r["prefill_secs"] for r in ours),
+        "theirs_prefill": statistics.median(r["prefill_secs"] for r in theirs),
         "new_tokens": f"{o['new_tokens']} / {t['new_tokens']}", "identical": t["identical_to_ours"],
         # f32 on CPU is the same arithmetic up to kernel order; one flipped argmax changes a whole tail.
         "agree": t["identical_to_ours"] == o["sequences"], "speed_goal": GEN_SPEED_GOAL,

@@ -43,13 +43,26 @@ def main():
     prompts, stop, pad = dump["prompts"], dump["stop_ids"], dump["pad_id"]
     # The order gen_bench decodes in: longest first, ties in input order (a stable sort).
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    def batches():
+        for start in range(0, len(order), dump["batch_size"]):
+            batch = order[start:start + dump["batch_size"]]
+            longest = max(len(prompts[i]) for i in batch)
+            ids = torch.tensor([[pad] * (longest - len(prompts[i])) + prompts[i] for i in batch]).to(device)
+            mask = torch.tensor([[0] * (longest - len(prompts[i])) + [1] * len(prompts[i]) for i in batch]).to(device)
+            yield batch, longest, ids, mask
+
+    # The prefill alone, as gen_bench times it: the same batches with one new token (also a warm-up).
+    t0 = time.perf_counter()
+    for _, _, ids, mask in batches():
+        with torch.no_grad():
+            model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=1, do_sample=False,
+                           eos_token_id=stop, pad_token_id=pad)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    prefill_secs = time.perf_counter() - t0
     outputs = [None] * len(prompts)
     t0 = time.perf_counter()
-    for start in range(0, len(order), dump["batch_size"]):
-        batch = order[start:start + dump["batch_size"]]
-        longest = max(len(prompts[i]) for i in batch)
-        ids = torch.tensor([[pad] * (longest - len(prompts[i])) + prompts[i] for i in batch]).to(device)
-        mask = torch.tensor([[0] * (longest - len(prompts[i])) + [1] * len(prompts[i]) for i in batch]).to(device)
+    for batch, longest, ids, mask in batches():
         with torch.no_grad():
             out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=dump["max_new_tokens"],
                                  do_sample=False, eos_token_id=stop, pad_token_id=pad)
@@ -59,7 +72,7 @@ def main():
             outputs[i] = new[:cut]
     secs = time.perf_counter() - t0
     same = sum(1 for a, b in zip(outputs, dump["outputs"]) if a == b)
-    print(json.dumps({"threads": args.threads, "device": str(device), "dtype": args.dtype, "sequences": len(prompts), "secs": secs,
+    print(json.dumps({"threads": args.threads, "device": str(device), "dtype": args.dtype, "sequences": len(prompts), "secs": secs, "prefill_secs": prefill_secs,
                       "sequences_per_s": len(prompts) / secs, "peak_rss_bytes": peak_rss(),
                       "identical_to_ours": same, "new_tokens": sum(len(o) for o in outputs)}))
 

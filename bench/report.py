@@ -178,6 +178,11 @@ def _gen_table(r):
     rows = [
         ["sequences/s", f"{r['ours_sps']:.2f}", f"{r['theirs_sps']:.2f}", f"{speed:.2f}× faster",
          f"≥ {r['speed_goal']:g}×", "yes" if speed >= r["speed_goal"] else "no"],
+        ["of which prefill s (one-token run)", _s(r["ours_prefill"]), _s(r["theirs_prefill"]),
+         f"{r['theirs_prefill'] / r['ours_prefill']:.2f}× faster", "—", "—"],
+        ["of which decoding steps s (the rest)", _s(r["ours_secs"] - r["ours_prefill"]),
+         _s(r["theirs_secs"] - r["theirs_prefill"]),
+         f"{(r['theirs_secs'] - r['theirs_prefill']) / max(r['ours_secs'] - r['ours_prefill'], 1e-9):.2f}× faster", "—", "—"],
         ["peak RSS", _gb(r["ours_rss"]), _gb(r["theirs_rss"]), f"{r['ours_rss'] / r['theirs_rss']:.2f}× HF's", "—", "—"],
     ]
     out = _table(["", "ours", "HF generate", "ratio", "goal", "met"], rows)
@@ -197,7 +202,7 @@ def _model_section(title, result, table):
 
 
 MODEL_INPUTS = ("SmolLM2-135M-Instruct (the PyPI GGUF converted to f32 by `make smollm2`) on the first 16 "
-                "instances of task065 and task069 (SuperNI Classification), prompts in the training format; "
+                "(evaluate stage's settings: 32) instances of task065 and task069 (SuperNI Classification), prompts in the training format; "
                 "the HF side runs on the exact token batches our example dumps.")
 
 
@@ -238,7 +243,11 @@ def render(results, machine, elapsed):
     if "gen" in results:
         out += _model_section("Batched greedy generation, SmolLM2-135M f32 on CPU, vs HF `generate`",
                               results["gen"], _gen_table)
-    if "sft" in results or "gen" in results:
+    if "gen_eval" in results:
+        out += _model_section("Batched greedy generation at the evaluate stage's settings (superni-smollm2.toml: "
+                              "batch_size 64, max_new_tokens 128), f32 on CPU, vs HF `generate`",
+                              results["gen_eval"], _gen_table)
+    if "sft" in results or "gen" in results or "gen_eval" in results:
         out += [MODEL_INPUTS, ""]
     if "noop" in results:
         out += _noop_section(results["noop"])

