@@ -8,13 +8,13 @@ use inscl_dag::StageCtx;
 use inscl_finetune::{InstanceRow, TrainParams};
 use inscl_model::LlamaModel;
 use inscl_pipeline::FinetuneParams;
-use inscl_pipeline::stages::train::Finetune;
+use inscl_pipeline::stages::train::{Finetune, FinetuneRuntime};
 use inscl_pipeline::tables::{read, write_volatile};
 use inscl_store::Outputs;
 use inscl_tables::{TrainLogRow, TrainMixRow};
 
-/// The finetune crate's params of a keyed training, with the runtime save cadence added.
-pub fn train_params(p: &FinetuneParams, save_every_secs: u64) -> TrainParams {
+/// The finetune crate's params of a keyed training, with the runtime knobs added.
+pub fn train_params(p: &FinetuneParams, runtime: &FinetuneRuntime) -> TrainParams {
     TrainParams {
         lr: p.lr,
         epochs: p.epochs,
@@ -24,14 +24,15 @@ pub fn train_params(p: &FinetuneParams, save_every_secs: u64) -> TrainParams {
         warmup_ratio: p.warmup_ratio,
         max_grad_norm: p.max_grad_norm,
         seed: p.seed,
-        save_every_secs,
+        save_every_secs: runtime.save_every_secs,
         save_every_steps: None,
+        gradient_checkpointing: runtime.gradient_checkpointing,
     }
 }
 
 impl Compute for Finetune {
     fn run(&self, ctx: &StageCtx) -> Result<Outputs, ExecError> {
-        let params = train_params(&self.params, self.runtime.save_every_secs);
+        let params = train_params(&self.params, &self.runtime);
         let device = crate::device::device(self.runtime.device)?;
         let dir = ctx.dir("init")?;
         let mut model = LlamaModel::load(&dir, device)?;
@@ -80,7 +81,12 @@ mod tests {
     #[test]
     fn keyed_params_are_the_serialised_train_params() {
         let p = FinetuneParams::of(&Default::default(), DeviceKind::Cpu);
-        let train = serde_json::to_value(train_params(&p, 123)).unwrap();
+        let runtime = FinetuneRuntime {
+            device: inscl_pipeline::DeviceChoice::Cpu,
+            save_every_secs: 123,
+            gradient_checkpointing: true,
+        };
+        let train = serde_json::to_value(train_params(&p, &runtime)).unwrap();
         let key = serde_json::to_value(&p).unwrap();
         let train = train.as_object().unwrap();
         let key = key.as_object().unwrap();

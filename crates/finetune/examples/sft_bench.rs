@@ -4,7 +4,7 @@
 //! bench/ref_sft.py trains HF transformers on exactly the same tensors and the losses can be compared.
 //!
 //! `sft_bench --model DIR --superni DIR --tasks A,B [--per-task 16] [--micro-batch 4] [--grad-accum 2]
-//! [--max-len 256] [--threads 1] [--device cpu|cuda] [--dump FILE]`
+//! [--max-len 256] [--threads 1] [--device cpu|cuda] [--gradient-checkpointing] [--dump FILE]`
 //!
 //! On CUDA the weights stay f32 and the forward pass runs under bf16 autocast, as the finetune stage trains.
 //!
@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         micro_batch: num(&args, "--micro-batch", 4),
         grad_accum: num(&args, "--grad-accum", 2),
         max_len: num(&args, "--max-len", 256),
+        gradient_checkpointing: args.iter().any(|a| a == "--gradient-checkpointing"),
         ..TrainParams::default()
     };
 
@@ -81,7 +82,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         json!({
-            "threads": threads, "device": format!("{device:?}"), "parameters": parameters, "examples": report.n_examples, "steps": report.total_steps, "tokens": tokens,
+            "threads": threads, "device": format!("{device:?}"), "parameters": parameters,
+            "gradient_checkpointing": params.gradient_checkpointing, "examples": report.n_examples, "steps": report.total_steps, "tokens": tokens,
             "load_secs": load_secs, "secs": secs, "tokens_per_s": tokens as f64 / secs,
             "padding_fraction": report.padding_fraction, "peak_rss_bytes": peak_rss(), "losses": losses,
         })

@@ -31,6 +31,8 @@ pub enum FinetuneError {
     NonFiniteLoss { step: usize, loss: f64 },
     #[error("bf16 autocast: {0}")]
     Autocast(String),
+    #[error("gradient checkpointing: {0}")]
+    Recompute(#[source] inscl_model::ModelError),
 }
 
 impl FinetuneError {

@@ -42,6 +42,11 @@ pub struct TrainParams {
     /// Optimiser steps between resumable states, in addition to the timer. Not serialised, as above.
     #[serde(skip)]
     pub save_every_steps: Option<usize>,
+    /// Recompute each decoder layer's activations during the backward pass instead of keeping them (for
+    /// models whose activations would not fit). A runtime knob: the gradients, and so the weights, are the
+    /// same bits as without it (tests/recompute.rs), so it is not serialised either.
+    #[serde(skip)]
+    pub gradient_checkpointing: bool,
 }
 
 impl Default for TrainParams {
@@ -57,6 +62,7 @@ impl Default for TrainParams {
             seed: 1,
             save_every_secs: 600,
             save_every_steps: None,
+            gradient_checkpointing: false,
         }
     }
 }
@@ -178,30 +184,49 @@ fn loss_positions(batch: &PaddedBatch) -> (Vec<i64>, Vec<i64>) {
     (positions, targets)
 }
 
-/// The cross-entropy (in f32) summed over the target tokens of one micro batch; the caller divides it by the
-/// target-token count of the whole accumulated batch. The LM head runs only at the positions that predict a
-/// target token: prompts are most of every sequence, and the head is a quarter of a small model's compute.
-fn micro_batch_loss(model: &LlamaModel, batch: &PaddedBatch, device: Device) -> Result<Tensor> {
+/// Forward and backward of one micro batch: the cross-entropy (in f32) summed over its target tokens, divided
+/// by `loss_tokens` (the target tokens of the whole accumulated batch) before the backward pass; returns the
+/// undivided sum. The LM head runs only at the positions that predict a target token: prompts are most of every
+/// sequence, and the head is a quarter of a small model's compute. With `recompute`, the decoder layers'
+/// activations are recomputed in the backward pass rather than kept.
+fn micro_batch_backward(
+    model: &LlamaModel,
+    batch: &PaddedBatch,
+    device: Device,
+    loss_tokens: f64,
+    recompute: bool,
+) -> Result<f64> {
     let (rows, width) = (batch.rows as i64, batch.width as i64);
     let input_ids = Tensor::f_from_slice(&batch.input_ids)?.f_view([rows, width])?.f_to_device(device)?;
     let (positions, targets) = loss_positions(batch);
     let positions = Tensor::f_from_slice(&positions)?.f_to_device(device)?;
     let targets = Tensor::f_from_slice(&targets)?.f_to_device(device)?;
-    // Right padding under a causal mask: no real token attends to a pad, so the mask adds nothing here.
-    let head = || -> Result<Tensor> {
-        let hidden = model.llama.hidden_states(&input_ids, None);
+    let cuda = device.is_cuda();
+    if cuda {
+        use_bf16_cuda_autocast()?;
+    }
+    let summed_loss = |hidden: &Tensor| -> std::result::Result<Tensor, tch::TchError> {
         let size = hidden.size()[2];
         let predicting = hidden.f_narrow(1, 0, width - 1)?.f_reshape([-1, size])?.f_index_select(0, &positions)?;
-        Ok(model.llama.logits(&predicting))
+        let logits = tch::autocast(cuda, || model.llama.logits(&predicting)).f_to_kind(Kind::Float)?;
+        logits.f_cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE_LABEL, 0.0)
     };
-    let logits = if device.is_cuda() {
-        use_bf16_cuda_autocast()?;
-        tch::autocast(true, head)?
-    } else {
-        head()?
-    };
-    let logits = logits.f_to_kind(Kind::Float)?;
-    Ok(logits.f_cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE_LABEL, 0.0)?)
+    if recompute {
+        let summed = std::cell::RefCell::new(None);
+        let _scaled_loss = model.llama.backward_recomputing(&input_ids, cuda, &|hidden| {
+            let loss = summed_loss(hidden)?;
+            let scaled = loss.f_div_scalar(loss_tokens)?;
+            *summed.borrow_mut() = Some(loss.f_double_value(&[])?);
+            Ok(scaled)
+        })
+        .map_err(FinetuneError::Recompute)?;
+        return Ok(summed.into_inner().expect("backward_recomputing evaluates the loss once"));
+    }
+    // Right padding under a causal mask: no real token attends to a pad, so the mask adds nothing here.
+    let hidden = tch::autocast(cuda, || model.llama.hidden_states(&input_ids, None));
+    let summed = summed_loss(&hidden)?;
+    summed.f_div_scalar(loss_tokens)?.f_backward()?;
+    Ok(summed.f_double_value(&[])?)
 }
 
 /// Fine-tunes `model` in place on `examples` (one stage). With `resume_dir`, a resumable state is written there
@@ -294,9 +319,7 @@ pub fn train(
             optimizer.zero_grad();
             let mut loss_sum = 0.0;
             for batch in &batches {
-                let summed = micro_batch_loss(model, batch, device)?;
-                summed.f_div_scalar(loss_tokens)?.backward();
-                loss_sum += summed.f_double_value(&[])?;
+                loss_sum += micro_batch_backward(model, batch, device, loss_tokens, params.gradient_checkpointing)?;
             }
             let grad_norm = optimizer.clip_grad_norm(params.max_grad_norm)?;
             let lr = params.lr * lr_factor(optimizer.step, warmup, total_steps);

@@ -296,6 +296,76 @@ impl Llama {
         self.decode_step(input_ids, &positions, &key_mask, None)
     }
 
+    /// Forward and backward of a right-padded training batch (no attention mask) with activation
+    /// recomputation, "gradient checkpointing": the forward keeps only each decoder layer's input, and the
+    /// backward recomputes one layer at a time from it, so the activations held are one layer's plus one
+    /// `[batch, seq, hidden]` tensor per layer. `loss_of` maps the final normalised hidden states to the
+    /// scalar to differentiate; `autocast` runs the layers under CUDA autocast as the plain forward would.
+    /// The gradients that accumulate into the parameters are the plain backward's: each layer's recomputed
+    /// graph is seeded with the gradient of its output, and every kernel sees the same inputs. Returns what
+    /// `loss_of` returned, detached.
+    pub fn backward_recomputing(
+        &self,
+        input_ids: &Tensor,
+        autocast: bool,
+        loss_of: &dyn Fn(&Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let (batch, seq) = input_ids.size2()?;
+        if let Some(w) = self.layers.iter().filter_map(|l| l.self_attn.window).find(|&w| w < seq) {
+            return Err(crate::error::ModelError::Input(format!(
+                "gradient checkpointing of a {seq}-token batch under a {w}-token sliding window is not implemented"
+            )));
+        }
+        let positions = positions_from_mask(&Tensor::ones([batch, seq], (Kind::Bool, input_ids.device())));
+        let embed = || Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
+        let rotary = Rotary::new(&positions, &self.inv_freq_for(&positions), self.embed_tokens.kind());
+        let layer_forward = |layer: &DecoderLayer, xs: &Tensor| -> Tensor {
+            tch::autocast(autocast, || {
+                let xs = xs + layer.self_attn.forward(&layer.input_layernorm.forward(xs), &rotary, None, None);
+                let mlp_out = layer.mlp.forward(&layer.post_attention_layernorm.forward(&xs));
+                xs + mlp_out
+            })
+        };
+        // A tied embedding gets two gradients per batch, the LM head's and the lookup's. The plain backward sums
+        // them before adding them to the earlier micro batches' gradient; doing the same here keeps the bits
+        // (float addition is commutative but not associative).
+        let earlier = match &self.lm_head {
+            None if self.embed_tokens.grad().defined() => {
+                let mut grad = self.embed_tokens.grad();
+                let saved = grad.copy();
+                let _ = grad.f_zero_()?;
+                Some(saved)
+            }
+            _ => None,
+        };
+        let mut inputs = Vec::with_capacity(self.layers.len());
+        let top = tch::no_grad(|| {
+            let mut xs = embed();
+            for layer in &self.layers {
+                let next = layer_forward(layer, &xs);
+                inputs.push(std::mem::replace(&mut xs, next));
+            }
+            xs
+        });
+        let top = top.set_requires_grad(true);
+        let loss = loss_of(&self.norm.forward(&top))?;
+        loss.f_backward()?;
+        let mut grad = top.grad();
+        // (out * grad).sum() has gradient `grad` with respect to `out` exactly (a product with ones), so each
+        // recomputed layer passes on the same gradients as the whole graph would.
+        for (layer, input) in self.layers.iter().zip(inputs).rev() {
+            let input = input.set_requires_grad(true);
+            let out = layer_forward(layer, &input);
+            out.f_mul(&grad)?.f_sum(out.kind())?.f_backward()?;
+            grad = input.grad();
+        }
+        embed().f_mul(&grad)?.f_sum(grad.kind())?.f_backward()?;
+        if let Some(saved) = earlier {
+            let _ = self.embed_tokens.grad().f_add_(&saved)?;
+        }
+        Ok(loss.detach())
+    }
+
     /// Projects hidden states to vocabulary logits.
     pub fn logits(&self, hidden: &Tensor) -> Tensor {
         hidden.linear::<Tensor>(self.lm_head.as_ref().unwrap_or(&self.embed_tokens), None)

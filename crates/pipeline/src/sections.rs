@@ -229,6 +229,9 @@ pub struct FinetuneSection {
     pub save_every_secs: u64,
     /// Which device trains. Not in the key itself; the precision it implies (bf16 on CUDA, f32 on CPU) is.
     pub device: DeviceChoice,
+    /// Recompute the decoder layers' activations in the backward pass instead of keeping them, for models
+    /// whose activations would not fit. Not in the key: the gradients are the same bits either way.
+    pub gradient_checkpointing: bool,
 }
 
 impl Default for FinetuneSection {
@@ -244,6 +247,7 @@ impl Default for FinetuneSection {
             seed: 1,
             save_every_secs: 600,
             device: DeviceChoice::Auto,
+            gradient_checkpointing: false,
         }
     }
 }

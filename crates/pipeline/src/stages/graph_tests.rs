@@ -126,7 +126,7 @@ fn runtime_knobs_stay_out_of_every_key_and_lr_reaches_only_the_trainings() {
     let d = tempfile::tempdir().unwrap();
     let methods = ["none", "random", "inscl"];
     let base = build_graph(&pipeline(d.path(), &methods, true, ""), &inscl_store::Store::open(d.path().join("store")).unwrap()).unwrap();
-    let knobs = "[finetune]\nsave_every_secs = 123\ndevice = \"cpu\"\n[evaluate]\nbatch_size = 3\ndevice = \"cpu\"\n";
+    let knobs = "[finetune]\nsave_every_secs = 123\ndevice = \"cpu\"\ngradient_checkpointing = true\n[evaluate]\nbatch_size = 3\ndevice = \"cpu\"\n";
     let d2 = tempfile::tempdir().unwrap();
     let knobbed = build_graph(&pipeline_with(d2.path(), &methods, true, "batch_size = 7\n", knobs), &inscl_store::Store::open(d2.path().join("store")).unwrap()).unwrap();
     if !crate::device::cuda_present() {

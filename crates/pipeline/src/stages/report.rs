@@ -40,6 +40,7 @@ fn report_params(p: &PipelineCtx) -> ReportParams {
         ("embed", "batch_size"),
         ("finetune", "save_every_secs"),
         ("finetune", "device"),
+        ("finetune", "gradient_checkpointing"),
         ("evaluate", "batch_size"),
         ("evaluate", "device"),
     ] {

@@ -49,11 +49,13 @@ impl FinetuneParams {
     }
 }
 
-/// Runtime knobs of a training: where it runs and how often it leaves a resumable state.
+/// Runtime knobs of a training: where it runs, how often it leaves a resumable state, and whether it
+/// recomputes activations (the same gradient bits, less memory).
 #[derive(Debug, Clone)]
 pub struct FinetuneRuntime {
     pub device: DeviceChoice,
     pub save_every_secs: u64,
+    pub gradient_checkpointing: bool,
 }
 
 /// Trains `init` on `mix` (run by the executor, which links the finetune crate).
@@ -70,7 +72,11 @@ pub fn push_finetune(g: &mut Graph, p: &PipelineCtx, id: String, init: &Init, mi
     let f = &p.sections.finetune;
     let stage = Finetune {
         params: FinetuneParams::of(f, f.device.kind()),
-        runtime: FinetuneRuntime { device: f.device, save_every_secs: f.save_every_secs },
+        runtime: FinetuneRuntime {
+            device: f.device,
+            save_every_secs: f.save_every_secs,
+            gradient_checkpointing: f.gradient_checkpointing,
+        },
     };
     add(g, format!("finetune/{id}"), stage, vec![("init".into(), init.input()), ("mix".into(), NodeInput::Node(mix))])
 }
