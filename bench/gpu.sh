@@ -14,6 +14,9 @@ OUT=${1:?usage: bench/gpu.sh OUT_DIR [--device cuda|cpu] [--quick]}
 shift
 BUNDLE=${INSCL_GPU_BUNDLE:-.gpu}
 PY=${PYTHON:-python3}
+if [ ! -x "$BUNDLE/bin/inscl" ] && [ -f "$BUNDLE/binaries.tar.xz" ]; then
+  tar -C "$BUNDLE" -xJf "$BUNDLE/binaries.tar.xz"
+fi
 if [ ! -x "$BUNDLE/bin/inscl" ]; then
   echo "bench/gpu.sh: $BUNDLE/bin/inscl is missing: run bench/gpu-pack.sh where the workspace builds, and carry $BUNDLE" >&2
   exit 2
