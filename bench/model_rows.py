@@ -51,9 +51,11 @@ def sft_rows(examples, ref_python, work, device="cpu", threads=1, reps=1, peak_f
              model=MODEL, superni=SUPERNI, tasks=TASKS, shape=SFT):
     """One SFT row: tokens/s (median of `reps` runs each side), peak RSS, losses compared step by step."""
     ours, theirs = [], []
+    # Like for like, our training alone against HF's (which writes nothing); the stage's epoch-end resumable
+    # state (weights and both AdamW moments) is timed in a run of its own below.
     for _ in range(reps):
         ours.append(run_json([examples / "sft_bench", *_inputs(work, "sft", model, superni, tasks), *_flags(shape),
-                              "--threads", threads, "--device", device], timeout=900))
+                              "--threads", threads, "--device", device, "--no-state"], timeout=900))
         theirs.append(run_json([ref_python, ROOT / "bench" / "ref_sft.py", model, work / "sft.json", "--threads",
                                 threads, "--device", device], timeout=900))
     o, t = ours[-1], theirs[-1]
@@ -69,6 +71,14 @@ def sft_rows(examples, ref_python, work, device="cpu", threads=1, reps=1, peak_f
         "losses": o["losses"], "loss_rel": loss_diff, "agree": loss_diff <= (LOSS_REL_TOL if device == "cpu" else 2e-2),
         "speed_goal": SFT_SPEED_GOAL, "rss_goal": RSS_GOAL,
     }
+    # Ours once more with `gradient_checkpointing`: the memory it saves and the compute it costs, same losses.
+    ckpt = run_json([examples / "sft_bench", *_inputs(work, "sft-ckpt", model, superni, tasks), *_flags(shape),
+                     "--threads", threads, "--device", device, "--no-state", "--gradient-checkpointing"], timeout=900)
+    row["ckpt_tps"], row["ckpt_rss"] = ckpt["tokens_per_s"], ckpt["peak_rss_bytes"]
+    row["ckpt_same_losses"] = ckpt["losses"] == o["losses"]
+    staged = run_json([examples / "sft_bench", *_inputs(work, "sft-state", model, superni, tasks), *_flags(shape),
+                       "--threads", threads, "--device", device], timeout=900)
+    row["state_tps"], row["state_rss"] = staged["tokens_per_s"], staged["peak_rss_bytes"]
     if device != "cpu":
         flops_per_token = 6 * o["parameters"]
         row["ours_mfu"] = row["ours_tps"] * flops_per_token / peak_flops

@@ -162,6 +162,21 @@ def _sft_table(r):
          "yes" if rss <= r["rss_goal"] else "no"],
         ["model load s", _s(r["ours_load"]), _s(r["theirs_load"]), "—", "—", "—"],
     ]
+    if "state_tps" in r:
+        rows += [
+            ["tokens/s, ours with the stage's epoch-end resumable state", f"{r['state_tps']:.1f}",
+             f"{r['theirs_tps']:.1f}", f"{r['state_tps'] / r['theirs_tps']:.2f}× faster", "—", "—"],
+            ["peak RSS, ours with the resumable state", _gb(r["state_rss"]), _gb(r["theirs_rss"]),
+             f"{r['state_rss'] / r['theirs_rss']:.2f}× HF's", "—", "—"],
+        ]
+    if "ckpt_tps" in r:
+        rows += [
+            ["tokens/s, ours with gradient_checkpointing", f"{r['ckpt_tps']:.1f}", f"{r['theirs_tps']:.1f}",
+             f"{r['ckpt_tps'] / r['theirs_tps']:.2f}× faster", "—", "—"],
+            ["peak RSS, ours with gradient_checkpointing", _gb(r["ckpt_rss"]), _gb(r["theirs_rss"]),
+             f"{r['ckpt_rss'] / r['theirs_rss']:.2f}× HF's", "—",
+             "same losses" if r["ckpt_same_losses"] else "LOSSES DIFFER"],
+        ]
     if "ours_mfu" in r:
         rows.append(["MFU (6·N·tokens/s ÷ bf16 peak)", f"{100 * r['ours_mfu']:.1f} %", f"{100 * r['theirs_mfu']:.1f} %",
                      "—", "—", "—"])

@@ -49,7 +49,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let parameters: i64 = model.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
     let state = tempfile::tempdir()?;
     let started = Instant::now();
-    let report = train(&mut model, &examples, &params, Some(state.path()), None)?;
+    // The stage leaves a resumable state at every epoch end; `--no-state` times the training alone.
+    let resume = (!args.iter().any(|a| a == "--no-state")).then(|| state.path());
+    let report = train(&mut model, &examples, &params, resume, None)?;
     let secs = started.elapsed().as_secs_f64();
     let tokens: usize = report.log.iter().map(|s| s.tokens).sum();
 

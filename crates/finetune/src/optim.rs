@@ -60,20 +60,19 @@ impl AdamW {
     /// `max_norm / (norm + 1e-6)` (`torch.nn.utils.clip_grad_norm_`). A parameter without gradient counts 0.
     pub fn clip_grad_norm(&mut self, max_norm: f64) -> Result<f64> {
         let _guard = tch::no_grad_guard();
-        let mut sum_sq: Option<Tensor> = None;
+        // As torch does on CPU: the 2-norm of each gradient, then the 2-norm of those norms (no squared copy
+        // of every gradient).
+        let mut norms = Vec::with_capacity(self.params.len());
         for p in &self.params {
             let grad = p.param.grad();
-            if !grad.defined() {
-                continue;
+            if grad.defined() {
+                norms.push(grad.f_to_kind(Kind::Float)?.f_norm()?);
             }
-            let sq = grad.f_to_kind(Kind::Float)?.f_square()?.f_sum(Kind::Float)?;
-            sum_sq = Some(match sum_sq {
-                None => sq,
-                Some(acc) => acc.f_add(&sq)?,
-            });
         }
-        let Some(sum_sq) = sum_sq else { return Ok(0.0) };
-        let total_norm = sum_sq.f_sqrt()?.f_double_value(&[])?;
+        if norms.is_empty() {
+            return Ok(0.0);
+        }
+        let total_norm = Tensor::f_stack(&norms, 0)?.f_norm()?.f_double_value(&[])?;
         if max_norm > 0.0 {
             let coef = (max_norm / (total_norm + 1e-6)).min(1.0);
             if coef < 1.0 {
@@ -109,9 +108,13 @@ impl AdamW {
             let _ = p.exp_avg.f_lerp_(&grad, 1.0 - beta1)?;
             let _ = p.exp_avg_sq.f_mul_scalar_(beta2)?;
             let _ = p.exp_avg_sq.f_addcmul_(&grad, &grad.f_mul_scalar(1.0 - beta2)?)?;
-            let denom = p.exp_avg_sq.f_sqrt()?.f_div_scalar(bias_correction2_sqrt)?.f_add_scalar(eps)?;
-            let update = p.exp_avg.f_div(&denom)?.f_mul_scalar(-step_size)?;
-            let _ = p.param.f_add_(&update.f_to_kind(p.param.kind())?)?;
+            // One scratch buffer per parameter, updated in place (torch's single-tensor AdamW allocates as
+            // little): a fresh buffer per operation costs page faults over every weight, every step.
+            let mut scratch = p.exp_avg_sq.f_sqrt()?;
+            let _ = scratch.f_div_scalar_(bias_correction2_sqrt)?.f_add_scalar_(eps)?;
+            let _ = p.exp_avg.f_div_out(&scratch, &scratch)?;
+            let _ = scratch.f_mul_scalar_(-step_size)?;
+            let _ = p.param.f_add_(&scratch.f_to_kind(p.param.kind())?)?;
         }
         Ok(())
     }
