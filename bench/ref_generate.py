@@ -9,28 +9,17 @@ count by default, or `--device cuda --dtype bf16` as gen_bench is run on a GPU.
 Prints one JSON line: sequences/s, peak RSS and how many sequences equal ours token for token.
 """
 
-import argparse
 import json
 import time
 
 import torch
 from transformers import AutoModelForCausalLM
 
-
-def peak_rss():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return None
+from ref_common import parser, peak_rss
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("model")
-    ap.add_argument("dump")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--device", default="cpu")
+    ap = parser()
     ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
     args = ap.parse_args()
     device = torch.device(args.device)

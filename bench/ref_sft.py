@@ -10,7 +10,6 @@ target tokens, and global-norm clipping. f32, sdpa attention, on CPU with the sa
 Prints one JSON line: tokens, steps, seconds, tokens/s, peak RSS (VmHWM) and the loss of every step.
 """
 
-import argparse
 import contextlib
 import json
 import time
@@ -18,21 +17,11 @@ import time
 import torch
 from transformers import AutoModelForCausalLM
 
-
-def peak_rss():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return None
+from ref_common import parser, peak_rss
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("model")
-    ap.add_argument("dump")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--device", default="cpu")
+    ap = parser()
     args = ap.parse_args()
     device = torch.device(args.device)
     cuda = device.type == "cuda"

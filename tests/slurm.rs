@@ -83,17 +83,15 @@ fn start_cluster(dir: &Path) -> Option<Cluster> {
     Some(cluster)
 }
 
+/// The small instances go 8 to a job; `INSCL_SLURM_TEST_BUNDLE=1` runs the same test unbundled, to count the
+/// jobs bundling saves (the `slurm: N jobs for M instances` line of the CLOSING NOTE output).
 fn pipeline(dir: &Path) -> PathBuf {
+    let bundle: usize = std::env::var("INSCL_SLURM_TEST_BUNDLE").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
     let body = tiny_pipeline_toml("sl", &["Classification", "Code", "Summarization", "Generation"])
-        + r#"[executor.slurm]
-max_jobs = 8
-[executor.slurm.finetune]
-gres = "gpu:1"
-[executor.slurm.evaluate]
-bundle = 8
-[executor.slurm.sample]
-bundle = 8
-"#;
+        + &format!(
+            "[executor.slurm]\nmax_jobs = 8\n[executor.slurm.finetune]\ngres = \"gpu:1\"\n\
+             [executor.slurm.evaluate]\nbundle = {bundle}\n[executor.slurm.sample]\nbundle = {bundle}\n"
+        );
     let p = dir.join("sl.toml");
     std::fs::write(&p, body).unwrap();
     p

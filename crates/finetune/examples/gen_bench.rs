@@ -13,24 +13,18 @@ use inscl_finetune::examples::format_prompt;
 use inscl_model::LlamaModel;
 use inscl_model::generate::generate_greedy;
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Instant;
 
 #[path = "bench_common/mod.rs"]
 mod bench_common;
-use bench_common::{device, flag, num, peak_rss, rows, weight_kind};
+use bench_common::{Common, common, device, flag, num, peak_rss, rows, weight_kind};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let model_dir = PathBuf::from(flag(&args, "--model").ok_or("--model DIR is required")?);
-    let superni = PathBuf::from(flag(&args, "--superni").ok_or("--superni DIR is required")?);
-    let tasks = flag(&args, "--tasks").ok_or("--tasks A,B is required")?;
-    let tasks: Vec<&str> = tasks.split(',').collect();
-    let threads: i32 = num(&args, "--threads", 1);
+    let Common { model_dir, superni, tasks, threads } = common(&args)?;
     let batch: usize = num(&args, "--batch", 8);
     let max_new: usize = num(&args, "--max-new", 32);
     let max_prompt: usize = num(&args, "--max-prompt", 256);
-    inscl_model::tch::set_num_threads(threads);
 
     let device = device(&args)?;
     let model = LlamaModel::load_with_kind(&model_dir, device, weight_kind(&args)?)?;

@@ -15,22 +15,15 @@ use inscl_finetune::examples::encode_all;
 use inscl_finetune::{TrainParams, build_examples, train};
 use inscl_model::LlamaModel;
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Instant;
 
 #[path = "bench_common/mod.rs"]
 mod bench_common;
-use bench_common::{device, flag, num, peak_rss, rows};
-
+use bench_common::{Common, common, device, flag, num, peak_rss, rows};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let model_dir = PathBuf::from(flag(&args, "--model").ok_or("--model DIR is required")?);
-    let superni = PathBuf::from(flag(&args, "--superni").ok_or("--superni DIR is required")?);
-    let tasks = flag(&args, "--tasks").ok_or("--tasks A,B is required")?;
-    let tasks: Vec<&str> = tasks.split(',').collect();
-    let threads: i32 = num(&args, "--threads", 1);
-    inscl_model::tch::set_num_threads(threads);
+    let Common { model_dir, superni, tasks, threads } = common(&args)?;
     let params = TrainParams {
         epochs: 1,
         micro_batch: num(&args, "--micro-batch", 4),

@@ -1,6 +1,28 @@
 //! What the real-model bench examples share: flags, peak RSS and the first instances of SuperNI tasks.
 
 use inscl_finetune::InstanceRow;
+use std::path::PathBuf;
+
+/// The flags both examples take: `--model DIR --superni DIR --tasks A,B [--threads 1]` (libtorch's thread
+/// count is set here).
+pub struct Common {
+    pub model_dir: PathBuf,
+    pub superni: PathBuf,
+    pub tasks: Vec<String>,
+    pub threads: i32,
+}
+
+pub fn common(args: &[String]) -> Result<Common, Box<dyn std::error::Error>> {
+    let tasks = flag(args, "--tasks").ok_or("--tasks A,B is required")?;
+    let threads = num(args, "--threads", 1);
+    inscl_model::tch::set_num_threads(threads);
+    Ok(Common {
+        model_dir: PathBuf::from(flag(args, "--model").ok_or("--model DIR is required")?),
+        superni: PathBuf::from(flag(args, "--superni").ok_or("--superni DIR is required")?),
+        tasks: tasks.split(',').map(String::from).collect(),
+        threads,
+    })
+}
 
 pub fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
@@ -33,7 +55,7 @@ pub fn peak_rss() -> Option<u64> {
 }
 
 /// The first `per_task` instances of each task, with the task's definition.
-pub fn rows(superni: &std::path::Path, tasks: &[&str], per_task: usize) -> Result<Vec<InstanceRow>, Box<dyn std::error::Error>> {
+pub fn rows(superni: &std::path::Path, tasks: &[String], per_task: usize) -> Result<Vec<InstanceRow>, Box<dyn std::error::Error>> {
     let mut rows = Vec::new();
     for task in tasks {
         let path = superni.join("tasks").join(format!("{task}.json"));
