@@ -207,6 +207,23 @@ struct DecoderLayer {
     mlp: Mlp,
 }
 
+impl DecoderLayer {
+    /// Pre-norm attention and MLP, each added to the residual stream; `allowed` as in [`Attention::forward`].
+    fn forward(
+        &self,
+        xs: &Tensor,
+        rotary: &Rotary,
+        allowed: Option<&Tensor>,
+        cache: Option<&mut Option<(Tensor, Tensor)>>,
+    ) -> Tensor {
+        // Residual additions stay out of place: `+=` on a Tensor is `add_`, which would overwrite activations
+        // that autograd still needs during fine-tuning.
+        let xs = xs + self.self_attn.forward(&self.input_layernorm.forward(xs), rotary, allowed, cache);
+        let mlp_out = self.mlp.forward(&self.post_attention_layernorm.forward(&xs));
+        xs + mlp_out
+    }
+}
+
 /// The decoder-only transformer: `model.*` parameters plus `lm_head` unless tied to the embeddings.
 #[derive(Debug)]
 pub struct Llama {
@@ -287,8 +304,7 @@ impl Llama {
         let positions = positions_from_mask(&key_mask);
         // Without a padding mask (a right-padded training batch: no real token follows a pad) and with every
         // sliding window at least as long as the batch, the mask is exactly causal.
-        let windows_cover = self.layers.iter().all(|l| l.self_attn.window.is_none_or(|w| w >= seq));
-        if attention_mask.is_none() && windows_cover {
+        if attention_mask.is_none() && self.window_shorter_than(seq).is_none() {
             let xs = Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
             let rotary = Rotary::new(&positions, &self.inv_freq_for(&positions), xs.kind());
             return self.layers_forward(xs, &rotary, |_| None, None);
@@ -311,7 +327,7 @@ impl Llama {
         loss_of: &dyn Fn(&Tensor) -> Result<Tensor>,
     ) -> Result<Tensor> {
         let (batch, seq) = input_ids.size2()?;
-        if let Some(w) = self.layers.iter().filter_map(|l| l.self_attn.window).find(|&w| w < seq) {
+        if let Some(w) = self.window_shorter_than(seq) {
             return Err(crate::error::ModelError::Input(format!(
                 "gradient checkpointing of a {seq}-token batch under a {w}-token sliding window is not implemented"
             )));
@@ -319,13 +335,8 @@ impl Llama {
         let positions = positions_from_mask(&Tensor::ones([batch, seq], (Kind::Bool, input_ids.device())));
         let embed = || Tensor::embedding(&self.embed_tokens, input_ids, -1, false, false);
         let rotary = Rotary::new(&positions, &self.inv_freq_for(&positions), self.embed_tokens.kind());
-        let layer_forward = |layer: &DecoderLayer, xs: &Tensor| -> Tensor {
-            tch::autocast(autocast, || {
-                let xs = xs + layer.self_attn.forward(&layer.input_layernorm.forward(xs), &rotary, None, None);
-                let mlp_out = layer.mlp.forward(&layer.post_attention_layernorm.forward(&xs));
-                xs + mlp_out
-            })
-        };
+        let layer_forward =
+            |layer: &DecoderLayer, xs: &Tensor| tch::autocast(autocast, || layer.forward(xs, &rotary, None, None));
         // A tied embedding gets two gradients per batch, the LM head's and the lookup's. The plain backward sums
         // them before adding them to the earlier micro batches' gradient; doing the same here keeps the bits
         // (float addition is commutative but not associative).
@@ -413,6 +424,12 @@ impl Llama {
         self.layers_forward(xs, &rotary, mask, cache)
     }
 
+    /// A sliding window of some layer shorter than a `seq`-token batch (with none, an unpadded batch attends
+    /// exactly causally in every layer).
+    fn window_shorter_than(&self, seq: i64) -> Option<i64> {
+        self.layers.iter().filter_map(|l| l.self_attn.window).find(|&w| w < seq)
+    }
+
     /// RoPE inverse frequencies; dynamic scaling depends on the longest position.
     fn inv_freq_for(&self, positions: &Tensor) -> Tensor {
         if self.rope.is_dynamic() {
@@ -431,16 +448,9 @@ impl Llama {
         mask: impl Fn(Option<i64>) -> Option<&'m Tensor>,
         mut cache: Option<&mut KvCache>,
     ) -> Tensor {
-        // Residual additions stay out of place: `+=` on a Tensor is `add_`, which would overwrite activations
-        // that autograd still needs during fine-tuning.
-        #[allow(clippy::assign_op_pattern)]
         for (index, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[index]);
-            let attended =
-                layer.self_attn.forward(&layer.input_layernorm.forward(&xs), rotary, mask(layer.self_attn.window), slot);
-            xs = xs + attended;
-            let mlp_out = layer.mlp.forward(&layer.post_attention_layernorm.forward(&xs));
-            xs = xs + mlp_out;
+            xs = layer.forward(&xs, rotary, mask(layer.self_attn.window), slot);
         }
         self.norm.forward(&xs)
     }
