@@ -6,7 +6,10 @@
 //! to compare and say so plainly (CI has no GPU); the CPU side of every number here is covered by the parity
 //! tests against transformers and torch.
 
-use inscl_finetune::{InstanceRow, TrainParams, build_examples, tiny_config, train, train_bpe_tokenizer};
+mod common;
+
+use common::{synth_examples, tiny_model_on};
+use inscl_finetune::{Example, TrainParams, train};
 use inscl_model::LlamaModel;
 use inscl_model::generate::generate_greedy;
 use inscl_model::tch::{Cuda, Device, Kind, Tensor};
@@ -20,29 +23,24 @@ fn cuda() -> Option<Device> {
     }
 }
 
-/// 48 short arithmetic-like examples: enough for a few optimiser steps with more than one micro batch.
-fn rows() -> Vec<InstanceRow> {
-    (0..48)
-        .map(|i| InstanceRow {
-            definition: "Add the two numbers and write the sum in words.".into(),
-            input: format!("{} plus {}", i % 7, (i * 3) % 11),
-            outputs: vec![format!("the sum is {}", i % 7 + (i * 3) % 11)],
-        })
-        .collect()
+/// 48 short synth sentiment examples (4 tasks x 12): enough for a few optimiser steps of two micro batches.
+fn examples() -> Vec<Example> {
+    synth_examples(&["_sentiment_"], 12)
 }
 
 fn tiny_model(device: Device) -> LlamaModel {
-    let examples = build_examples(&rows()).unwrap();
-    let texts: Vec<String> = examples.iter().flat_map(|e| [e.prompt.clone(), e.target.clone()]).collect();
-    let tokenizer = train_bpe_tokenizer(&texts, 512).unwrap();
-    let config = tiny_config(tokenizer.get_vocab_size(true));
-    LlamaModel::random_init(config, tokenizer, device, 7).unwrap()
+    tiny_model_on(&examples(), 512, 7, device)
+}
+
+/// The first `n` prompts, tokenised by `model`.
+fn prompts(model: &LlamaModel, n: usize) -> Vec<Vec<i64>> {
+    examples().iter().take(n).map(|e| model.encode(&e.prompt).unwrap()).collect()
 }
 
 #[test]
 fn bf16_autocast_training_on_cuda_follows_the_cpu_losses() {
     let Some(gpu) = cuda() else { return };
-    let examples = build_examples(&rows()).unwrap();
+    let examples = examples();
     let params = TrainParams { lr: 1e-3, epochs: 1, micro_batch: 8, grad_accum: 2, max_len: 64, ..TrainParams::default() };
     let mut on_cpu = tiny_model(Device::Cpu);
     let mut on_gpu = tiny_model(gpu);
@@ -62,11 +60,7 @@ fn f32_decoding_on_cuda_matches_the_cpu() {
     let Some(gpu) = cuda() else { return };
     let cpu_model = tiny_model(Device::Cpu);
     let gpu_model = tiny_model(gpu);
-    let prompts: Vec<Vec<i64>> = rows()
-        .iter()
-        .take(12)
-        .map(|r| cpu_model.encode(&inscl_finetune::examples::format_prompt(&r.definition, &r.input)).unwrap())
-        .collect();
+    let prompts = prompts(&cpu_model, 12);
     // Logits of the longest prompt, the padded batch path with a mask (left padding) on both devices.
     let ids = Tensor::from_slice(&prompts[0]).unsqueeze(0);
     let cpu_logits = cpu_model.llama.logits(&cpu_model.llama.hidden_states(&ids, None));
@@ -90,11 +84,7 @@ fn bf16_weights_decode_on_cuda() {
     model.save_hf(dir.path()).unwrap();
     let f32_model = LlamaModel::load(dir.path(), gpu).unwrap();
     let bf16_model = LlamaModel::load_with_kind(dir.path(), gpu, Kind::BFloat16).unwrap();
-    let prompts: Vec<Vec<i64>> = rows()
-        .iter()
-        .take(8)
-        .map(|r| model.encode(&inscl_finetune::examples::format_prompt(&r.definition, &r.input)).unwrap())
-        .collect();
+    let prompts = prompts(&model, 8);
     let full = generate_greedy(&f32_model, &prompts, 8, 8, None).unwrap();
     let half = generate_greedy(&bf16_model, &prompts, 8, 8, None).unwrap();
     let first_same = full.iter().zip(&half).filter(|(a, b)| a.first() == b.first()).count();

@@ -45,9 +45,14 @@ pub fn texts(examples: &[Example]) -> Vec<String> {
 
 /// A randomly initialised tiny model on CPU whose tokenizer is trained on `examples`.
 pub fn tiny_model(examples: &[Example], vocab_size: usize, seed: i64) -> LlamaModel {
+    tiny_model_on(examples, vocab_size, seed, Device::Cpu)
+}
+
+/// [`tiny_model`] on `device`; the weights are drawn on the host, so they are the same on every device.
+pub fn tiny_model_on(examples: &[Example], vocab_size: usize, seed: i64, device: Device) -> LlamaModel {
     let tokenizer = train_bpe_tokenizer(&texts(examples), vocab_size).expect("tokenizer trains");
     let config = tiny_config(tokenizer.get_vocab_size(true));
-    LlamaModel::random_init(config, tokenizer, Device::Cpu, seed).expect("tiny model initialises")
+    LlamaModel::random_init(config, tokenizer, device, seed).expect("tiny model initialises")
 }
 
 /// All variables of the model, sorted by name, as f32 vectors.
