@@ -39,25 +39,28 @@ def model_inputs_missing():
     return None
 
 
-def _inputs(work, name, model, superni, tasks):
-    return ["--model", model, "--superni", superni, "--tasks", ",".join(tasks), "--dump", work / f"{name}.json"]
-
-
-def _flags(shape):
-    return [a for k, v in shape.items() for a in (f"--{k.replace('_', '-')}", v)]
+def _ours(example, shape, model, superni, tasks, threads, device, *extra, dump=None):
+    """One run of our `example` on `shape`; with `dump`, it writes the batches/prompts it used there for the
+    reference side (once per row: every run of a row sees the same data)."""
+    flags = [a for k, v in shape.items() for a in (f"--{k.replace('_', '-')}", v)]
+    cmd = [example, "--model", model, "--superni", superni, "--tasks", ",".join(tasks), *flags, "--threads",
+           threads, "--device", device, *extra, *(["--dump", dump] if dump else [])]
+    return run_json(cmd, timeout=900)
 
 
 def sft_rows(examples, ref_python, work, device="cpu", threads=1, reps=1, peak_flops=BF16_PEAK_FLOPS,
              model=MODEL, superni=SUPERNI, tasks=TASKS, shape=SFT):
     """One SFT row: tokens/s (median of `reps` runs each side), peak RSS, losses compared step by step."""
-    ours, theirs = [], []
+    def sft(*extra, dump=None):
+        return _ours(examples / "sft_bench", shape, model, superni, tasks, threads, device, *extra, dump=dump)
+
+    ours, theirs, dump = [], [], work / "sft.json"
     # Like for like, our training alone against HF's (which writes nothing); the stage's epoch-end resumable
     # state (weights and both AdamW moments) is timed in a run of its own below.
-    for _ in range(reps):
-        ours.append(run_json([examples / "sft_bench", *_inputs(work, "sft", model, superni, tasks), *_flags(shape),
-                              "--threads", threads, "--device", device, "--no-state"], timeout=900))
-        theirs.append(run_json([ref_python, ROOT / "bench" / "ref_sft.py", model, work / "sft.json", "--threads",
-                                threads, "--device", device], timeout=900))
+    for rep in range(reps):
+        ours.append(sft("--no-state", dump=dump if rep == 0 else None))
+        theirs.append(run_json([ref_python, ROOT / "bench" / "ref_sft.py", model, dump, "--threads", threads,
+                                "--device", device], timeout=900))
     o, t = ours[-1], theirs[-1]
     if len(o["losses"]) != len(t["losses"]):
         raise StepError(f"sft_bench took {len(o['losses'])} steps, the reference {len(t['losses'])}")
@@ -72,12 +75,10 @@ def sft_rows(examples, ref_python, work, device="cpu", threads=1, reps=1, peak_f
         "speed_goal": SFT_SPEED_GOAL, "rss_goal": RSS_GOAL,
     }
     # Ours once more with `gradient_checkpointing`: the memory it saves and the compute it costs, same losses.
-    ckpt = run_json([examples / "sft_bench", *_inputs(work, "sft-ckpt", model, superni, tasks), *_flags(shape),
-                     "--threads", threads, "--device", device, "--no-state", "--gradient-checkpointing"], timeout=900)
+    ckpt = sft("--no-state", "--gradient-checkpointing")
     row["ckpt_tps"], row["ckpt_rss"] = ckpt["tokens_per_s"], ckpt["peak_rss_bytes"]
     row["ckpt_same_losses"] = ckpt["losses"] == o["losses"]
-    staged = run_json([examples / "sft_bench", *_inputs(work, "sft-state", model, superni, tasks), *_flags(shape),
-                       "--threads", threads, "--device", device], timeout=900)
+    staged = sft()
     row["state_tps"], row["state_rss"] = staged["tokens_per_s"], staged["peak_rss_bytes"]
     if device != "cpu":
         flops_per_token = 6 * o["parameters"]
@@ -90,12 +91,12 @@ def sft_rows(examples, ref_python, work, device="cpu", threads=1, reps=1, peak_f
 def gen_rows(examples, ref_python, work, device="cpu", dtype="f32", threads=1, reps=1, model=MODEL,
              superni=SUPERNI, tasks=TASKS, shape=GEN):
     """One generation row: sequences/s of the same batches each side, peak RSS, identical outputs counted."""
-    ours, theirs = [], []
-    for _ in range(reps):
-        ours.append(run_json([examples / "gen_bench", *_inputs(work, "gen", model, superni, tasks), *_flags(shape),
-                              "--threads", threads, "--device", device, "--dtype", dtype], timeout=900))
-        theirs.append(run_json([ref_python, ROOT / "bench" / "ref_generate.py", model, work / "gen.json",
-                                "--threads", threads, "--device", device, "--dtype", dtype], timeout=900))
+    ours, theirs, dump = [], [], work / "gen.json"
+    for rep in range(reps):
+        ours.append(_ours(examples / "gen_bench", shape, model, superni, tasks, threads, device, "--dtype", dtype,
+                          dump=dump if rep == 0 else None))
+        theirs.append(run_json([ref_python, ROOT / "bench" / "ref_generate.py", model, dump, "--threads", threads,
+                                "--device", device, "--dtype", dtype], timeout=900))
     o, t = ours[-1], theirs[-1]
     return {
         "device": device, "dtype": dtype, "threads": threads, "sequences": o["sequences"], "batch": o["batch"],
