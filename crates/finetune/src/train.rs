@@ -7,6 +7,7 @@ use crate::error::{FinetuneError, Result};
 use crate::examples::{EncodedExample, Example, IGNORE_LABEL, encode_all};
 use crate::optim::{AdamW, AdamWConfig, lr_factor, warmup_steps};
 use crate::precision::use_bf16_cuda_autocast;
+use crate::regularize::{Distill, Regularizer, RegularizerParams, add_ewc_gradient, distill_term, ewc_tensors, teacher_logits};
 use crate::state::{RunIdentity, StateMeta, load_state, save_state, tensor_bytes};
 use inscl_model::LlamaModel;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,10 @@ pub struct TrainParams {
     /// same bits as without it (tests/recompute.rs), so it is not serialised either.
     #[serde(skip)]
     pub gradient_checkpointing: bool,
+    /// EWC or LwF on top of the cross-entropy (see [`crate::regularize`]); absent from the JSON when `None`, so
+    /// the serialised params of an unregularised run are what they were before regularisers existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regularizer: Option<RegularizerParams>,
 }
 
 impl Default for TrainParams {
@@ -63,6 +68,7 @@ impl Default for TrainParams {
             save_every_secs: 600,
             save_every_steps: None,
             gradient_checkpointing: false,
+            regularizer: None,
         }
     }
 }
@@ -93,6 +99,9 @@ impl TrainParams {
         }
         if self.save_every_steps == Some(0) {
             return bad("save_every_steps", "must be at least 1 when set");
+        }
+        if let Some(regularizer) = &self.regularizer {
+            regularizer.validate()?;
         }
         Ok(())
     }
@@ -189,12 +198,15 @@ fn loss_positions(batch: &PaddedBatch) -> (Vec<i64>, Vec<i64>) {
 /// undivided sum. The LM head runs only at the positions that predict a target token: prompts are most of every
 /// sequence, and the head is a quarter of a small model's compute. With `recompute`, the decoder layers'
 /// activations are recomputed in the backward pass rather than kept.
-fn micro_batch_backward(
+/// With `distill` (LwF), the distillation term is added to the summed cross-entropy before the division; the
+/// value returned stays the cross-entropy sum.
+pub(crate) fn micro_batch_backward(
     model: &LlamaModel,
     batch: &PaddedBatch,
     device: Device,
     loss_tokens: f64,
     recompute: bool,
+    distill: Option<&Distill<'_>>,
 ) -> Result<f64> {
     let (rows, width) = (batch.rows as i64, batch.width as i64);
     let input_ids = Tensor::f_from_slice(&batch.input_ids)?.f_view([rows, width])?.f_to_device(device)?;
@@ -205,17 +217,27 @@ fn micro_batch_backward(
     if cuda {
         use_bf16_cuda_autocast()?;
     }
-    let summed_loss = |hidden: &Tensor| -> std::result::Result<Tensor, tch::TchError> {
+    let teacher = match distill {
+        Some(d) => Some((d, teacher_logits(d, &input_ids, width, &positions, cuda)?)),
+        None => None,
+    };
+    // The cross-entropy sum, and the objective to divide and differentiate (the same tensor without LwF).
+    let summed_loss = |hidden: &Tensor| -> std::result::Result<(Tensor, Tensor), tch::TchError> {
         let size = hidden.size()[2];
         let predicting = hidden.f_narrow(1, 0, width - 1)?.f_reshape([-1, size])?.f_index_select(0, &positions)?;
         let logits = tch::autocast(cuda, || model.llama.logits(&predicting)).f_to_kind(Kind::Float)?;
-        logits.f_cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE_LABEL, 0.0)
+        let ce = logits.f_cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE_LABEL, 0.0)?;
+        let objective = match &teacher {
+            Some((d, teacher_logits)) => ce.f_add(&distill_term(d, &logits, teacher_logits)?)?,
+            None => ce.shallow_clone(),
+        };
+        Ok((ce, objective))
     };
     if recompute {
         let summed = std::cell::RefCell::new(None);
         let _scaled_loss = model.llama.backward_recomputing(&input_ids, cuda, &|hidden| {
-            let loss = summed_loss(hidden)?;
-            let scaled = loss.f_div_scalar(loss_tokens)?;
+            let (loss, objective) = summed_loss(hidden)?;
+            let scaled = objective.f_div_scalar(loss_tokens)?;
             *summed.borrow_mut() = Some(loss.f_double_value(&[])?);
             Ok(scaled)
         })
@@ -224,26 +246,17 @@ fn micro_batch_backward(
     }
     // Right padding under a causal mask: no real token attends to a pad, so the mask adds nothing here.
     let hidden = tch::autocast(cuda, || model.llama.hidden_states(&input_ids, None));
-    let summed = summed_loss(&hidden)?;
-    summed.f_div_scalar(loss_tokens)?.f_backward()?;
+    let (summed, objective) = summed_loss(&hidden)?;
+    objective.f_div_scalar(loss_tokens)?.f_backward()?;
     Ok(summed.f_double_value(&[])?)
 }
 
-/// Fine-tunes `model` in place on `examples` (one stage). With `resume_dir`, a resumable state is written there
-/// every `save_every_secs` / `save_every_steps` and at each epoch end, and an existing state is continued from
-/// (refused if it belongs to another model config, vocabulary, data or parameters). `progress` sees every step.
-pub fn train(
-    model: &mut LlamaModel,
+/// The stage's examples encoded as training sees them, with the EOS id that ends each target and pads batches.
+pub(crate) fn encode_stage(
+    model: &LlamaModel,
     examples: &[Example],
     params: &TrainParams,
-    resume_dir: Option<&Path>,
-    progress: Option<&dyn Fn(&StepLog)>,
-) -> Result<TrainReport> {
-    params.validate()?;
-    if examples.is_empty() {
-        return Err(FinetuneError::NoExamples);
-    }
-    let device = model.vs.device();
+) -> Result<(Vec<EncodedExample>, u32)> {
     // The model folder's own EOS (for SmolLM2-Instruct `<|im_end|>`), which generation stops at.
     let eos = model
         .eos_token_id()
@@ -259,6 +272,45 @@ pub fn train(
             });
         }
     }
+    Ok((encoded, eos))
+}
+
+/// Fine-tunes `model` in place on `examples` (one stage). With `resume_dir`, a resumable state is written there
+/// every `save_every_secs` / `save_every_steps` and at each epoch end, and an existing state is continued from
+/// (refused if it belongs to another model config, vocabulary, data or parameters). `progress` sees every step.
+pub fn train(
+    model: &mut LlamaModel,
+    examples: &[Example],
+    params: &TrainParams,
+    resume_dir: Option<&Path>,
+    progress: Option<&dyn Fn(&StepLog)>,
+) -> Result<TrainReport> {
+    train_with(model, examples, params, None, resume_dir, progress)
+}
+
+/// [`train`] with a regulariser (EWC or LwF, see [`crate::regularize`]). `params.regularizer` must describe
+/// `regularizer` (both absent, or equal), so that the run fingerprint says what was applied.
+pub fn train_with(
+    model: &mut LlamaModel,
+    examples: &[Example],
+    params: &TrainParams,
+    regularizer: Option<&Regularizer<'_>>,
+    resume_dir: Option<&Path>,
+    progress: Option<&dyn Fn(&StepLog)>,
+) -> Result<TrainReport> {
+    params.validate()?;
+    let applied = regularizer.map(Regularizer::params);
+    if params.regularizer != applied {
+        return Err(FinetuneError::BadParam {
+            field: "regularizer",
+            reason: format!("params say {:?} but the regulariser given is {applied:?}", params.regularizer),
+        });
+    }
+    if examples.is_empty() {
+        return Err(FinetuneError::NoExamples);
+    }
+    let device = model.vs.device();
+    let (encoded, eos) = encode_stage(model, examples, params)?;
     let lengths: Vec<usize> = encoded.iter().map(EncodedExample::len).collect();
     let micro_batches_per_epoch = encoded.len().div_ceil(params.micro_batch);
     let steps_per_epoch = micro_batches_per_epoch.div_ceil(params.grad_accum);
@@ -269,6 +321,21 @@ pub fn train(
     let trainable: Vec<(String, Tensor)> =
         variables.iter().filter(|(_, t)| t.requires_grad()).map(|(n, t)| (n.clone(), t.shallow_clone())).collect();
     let mut optimizer = AdamW::new(trainable, AdamWConfig::default())?;
+    let (ewc, distill) = match regularizer {
+        None => (None, None),
+        Some(Regularizer::Ewc { lambda, fisher, anchor }) => {
+            (Some((*lambda, ewc_tensors(&optimizer.params, fisher, anchor)?)), None)
+        }
+        Some(Regularizer::Lwf { teacher, temperature, weight }) => {
+            if teacher.vs.device() != device || teacher.config.vocab_size != model.config.vocab_size {
+                return Err(FinetuneError::BadParam {
+                    field: "regularizer",
+                    reason: "lwf: the teacher must be on the student's device with the student's vocabulary".into(),
+                });
+            }
+            (None, Some(Distill { teacher, temperature: *temperature, weight: *weight }))
+        }
+    };
 
     let identity = RunIdentity {
         model_config: serde_json::to_value(&model.config)
@@ -319,7 +386,11 @@ pub fn train(
             optimizer.zero_grad();
             let mut loss_sum = 0.0;
             for batch in &batches {
-                loss_sum += micro_batch_backward(model, batch, device, loss_tokens, params.gradient_checkpointing)?;
+                let recompute = params.gradient_checkpointing;
+                loss_sum += micro_batch_backward(model, batch, device, loss_tokens, recompute, distill.as_ref())?;
+            }
+            if let Some((lambda, tensors)) = &ewc {
+                add_ewc_gradient(&optimizer.params, *lambda, tensors)?;
             }
             let grad_norm = optimizer.clip_grad_norm(params.max_grad_norm)?;
             let lr = params.lr * lr_factor(optimizer.step, warmup, total_steps);
