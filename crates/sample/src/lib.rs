@@ -31,7 +31,7 @@ mod stage;
 
 pub use budget::dynamic_budget;
 pub use error::SampleError;
-pub use method::{Needs, ReplayMethod, Weights};
+pub use method::{Needs, RegularizerKind, ReplayMethod, Weights};
 pub use stage::{
     CategoryBudget, DEFAULT_ALPHA, Embeddings, ReplayPick, StageInput, StageSample, TrainInstance,
     sample_stage,

@@ -3,7 +3,8 @@ use std::str::FromStr;
 
 use crate::SampleError;
 
-/// How a stage replays earlier categories: InsCL, its ablations, and the baselines.
+/// How a stage replays earlier categories: InsCL, its ablations, and the baselines. `ewc` and `lwf` replay
+/// nothing (they train on No Replay's mixes) and regularise the training instead ([`ReplayMethod::regularizer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReplayMethod {
@@ -25,10 +26,21 @@ pub enum ReplayMethod {
     PrototypeInstruction,
     /// Instances of the instructions least similar to the current category's (Dynosaur-style).
     DiverseInstruction,
+    /// No replay; Elastic Weight Consolidation: a diagonal-Fisher penalty towards the previous stage's weights.
+    Ewc,
+    /// No replay; Learning without Forgetting: distillation to the previous stage's model on the current data.
+    Lwf,
+}
+
+/// The training regulariser a method adds (the pipeline's `[ewc]` and `[lwf]` sections give its values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegularizerKind {
+    Ewc,
+    Lwf,
 }
 
 impl ReplayMethod {
-    pub const ALL: [ReplayMethod; 9] = [
+    pub const ALL: [ReplayMethod; 11] = [
         Self::None,
         Self::Random,
         Self::Inscl,
@@ -38,6 +50,8 @@ impl ReplayMethod {
         Self::PrototypeData,
         Self::PrototypeInstruction,
         Self::DiverseInstruction,
+        Self::Ewc,
+        Self::Lwf,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +65,26 @@ impl ReplayMethod {
             Self::PrototypeData => "prototype-data",
             Self::PrototypeInstruction => "prototype-instruction",
             Self::DiverseInstruction => "diverse-instruction",
+            Self::Ewc => "ewc",
+            Self::Lwf => "lwf",
+        }
+    }
+
+    /// The method whose mixes this one trains on: itself, except for the regularising methods, which replay
+    /// nothing and so share No Replay's mixes (the same rows, computed once).
+    pub fn replay(self) -> ReplayMethod {
+        match self {
+            Self::Ewc | Self::Lwf => Self::None,
+            m => m,
+        }
+    }
+
+    /// The regulariser the method adds to training from stage 2 on, if any.
+    pub fn regularizer(self) -> Option<RegularizerKind> {
+        match self {
+            Self::Ewc => Some(RegularizerKind::Ewc),
+            Self::Lwf => Some(RegularizerKind::Lwf),
+            _ => None,
         }
     }
 
@@ -60,7 +94,7 @@ impl ReplayMethod {
     pub fn needs(self) -> Needs {
         let none = Needs::default();
         match self {
-            Self::None | Self::Random => none,
+            Self::None | Self::Random | Self::Ewc | Self::Lwf => none,
             Self::Inscl => Needs { w: Some(Weights::Real), insinfo: true, ..none },
             Self::Dynamic => Needs { w: Some(Weights::Real), ..none },
             Self::Insinfo => Needs { insinfo: true, ..none },

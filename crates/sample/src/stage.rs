@@ -170,7 +170,7 @@ fn check_requirements(input: &StageInput<'_>) -> Result<(), SampleError> {
 /// The budget of each earlier category.
 fn budgets(input: &StageInput<'_>, earlier: &[&str]) -> Result<Vec<usize>, SampleError> {
     let method = input.method;
-    if method == ReplayMethod::None {
+    if method.replay() == ReplayMethod::None {
         return Ok(vec![0; earlier.len()]);
     }
     if !method.uses_dynamic_budget() || earlier.is_empty() {
@@ -221,7 +221,7 @@ fn select(
     let enough = pool.instances.len() > n;
     let embeddings = input.embeddings;
     match input.method {
-        ReplayMethod::None => Ok(Vec::new()),
+        ReplayMethod::None | ReplayMethod::Ewc | ReplayMethod::Lwf => Ok(Vec::new()),
         _ if !enough && !input.method.uses_embeddings() => Ok(pool.instances.clone()),
         ReplayMethod::Random | ReplayMethod::Dynamic => {
             Ok(choose(&mut rng, pool.instances.len(), n)
