@@ -14,6 +14,11 @@
 //!   left out of the RG mean (a stage with no measurable earlier category has RG = NaN, and NaN stages are left
 //!   out of AVG/STD); FG of a category that scored 0 right after learning it is NaN. The report shows "n/a".
 //! - **BWT** = `mean_{j<n} (R[n][j] − R[j][j])` and **AP** = `mean_{j≤n} R[n][j]`, as CITB and SAPT report them.
+//! - **Zero-shot** `R[0][j]`: the base model's score on category `j` before any training.
+//! - **FWT** (CITB/SAPT): `FWT_i = R[i−1][i] − R[0][i]` for `i ≥ 2`, the model after stage `i − 1` scored on
+//!   the category it has not learned yet, against the base model; `FWT_avg` is their mean.
+//! - **Joint upper bound**: one model trained on all categories of the order at once; `RG_joint_*` is Relative
+//!   Gain with the joint model's per-category scores as the divisors instead of the experts'.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +36,8 @@ pub struct RMatrix {
 /// One number in long format, the shape `metrics.parquet` stores.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricRow {
+    /// The replicate: its seed drew the replay, the data order and (for the tiny model) the initial weights.
+    pub seed: u64,
     pub order: String,
     pub method: String,
     /// 1-based stage for `R` and `RG`; `None` for per-category and per-run metrics.
@@ -42,8 +49,11 @@ pub struct MetricRow {
     pub value: f64,
 }
 
-/// Every metric name [`metric_rows`] emits.
-pub const METRIC_NAMES: [&str; 9] = ["R", "upbound", "RG", "RG_avg", "RG_std", "RG_final", "FG", "BWT", "AP"];
+/// Every metric name [`metric_rows`] and [`extra_rows`] emit.
+pub const METRIC_NAMES: [&str; 17] = [
+    "R", "upbound", "RG", "RG_avg", "RG_std", "RG_final", "FG", "BWT", "AP", "zeroshot", "FWT", "FWT_avg", "joint",
+    "RG_joint", "RG_joint_avg", "RG_joint_std", "RG_joint_final",
+];
 
 /// Mean and population standard deviation of `RG_2..RG_n`, and `RG_n`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +100,18 @@ pub enum MetricsError {
     DuplicateCategory {
         category: String,
     },
+    /// A list of per-category or per-stage scores (`what`) of the wrong length.
+    ExtraLength {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    /// A zero-shot, next-category or joint score outside `[0, 100]`.
+    BadExtra {
+        what: &'static str,
+        category: String,
+        value: f64,
+    },
 }
 
 impl fmt::Display for MetricsError {
@@ -118,6 +140,10 @@ impl fmt::Display for MetricsError {
                 write!(f, "upper bound of category {category} is {value}; Relative Gain needs a score in [0, 100]")
             }
             Self::DuplicateCategory { category } => write!(f, "category {category} appears twice in the order"),
+            Self::ExtraLength { what, expected, got } => write!(f, "{got} {what} scores given; the order needs {expected}"),
+            Self::BadExtra { what, category, value } => {
+                write!(f, "{what} score of category {category} is {value}, not a Rouge-L score in [0, 100]")
+            }
         }
     }
 }
@@ -263,9 +289,81 @@ pub fn average_performance(rm: &RMatrix) -> Result<f64, MetricsError> {
     Ok(sum / n as f64)
 }
 
+/// Forward transfer of stages `2..=n`: `(stage, R[i−1][i] − R[0][i])`. `zeroshot[j]` is `R[0][j]` for every
+/// category of the order; `next[k]` is the score of the model after (0-based) stage `k` on category `k + 1`.
+pub fn forward_transfer(rm: &RMatrix, zeroshot: &[f64], next: &[f64]) -> Result<Vec<(usize, f64)>, MetricsError> {
+    let n = rm.validate_multi_stage()?;
+    check_scores(rm, "zero-shot", zeroshot, n, 0)?;
+    check_scores(rm, "next-category", next, n - 1, 1)?;
+    Ok((1..n).map(|i| (i + 1, next[i - 1] - zeroshot[i])).collect())
+}
+
+fn check_scores(rm: &RMatrix, what: &'static str, v: &[f64], expected: usize, offset: usize) -> Result<(), MetricsError> {
+    if v.len() != expected {
+        return Err(MetricsError::ExtraLength { what, expected, got: v.len() });
+    }
+    match v.iter().enumerate().find(|(_, x)| !(x.is_finite() && (0.0..=100.0).contains(*x))) {
+        Some((j, &value)) => Err(MetricsError::BadExtra { what, category: rm.categories[j + offset].clone(), value }),
+        None => Ok(()),
+    }
+}
+
+/// The scores beyond the R matrix and the experts that one run may have.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtraScores {
+    /// `R[0][j]` for every category of the order (the base model, untrained).
+    pub zeroshot: Option<Vec<f64>>,
+    /// The model after 0-based stage `k` on category `k + 1`, for `k < n − 1` (needs `zeroshot` for FWT).
+    pub next: Option<Vec<f64>>,
+    /// The joint multi-task model's score per category.
+    pub joint: Option<BTreeMap<String, f64>>,
+}
+
+/// The rows of the zero-shot scores, FWT per stage and its mean, and the joint bound with RG against it.
+pub fn extra_rows(
+    seed: u64,
+    order: &str,
+    method: &str,
+    rm: &RMatrix,
+    extra: &ExtraScores,
+) -> Result<Vec<MetricRow>, MetricsError> {
+    let row = |stage: Option<usize>, category: Option<usize>, metric: &str, value: f64| MetricRow {
+        seed,
+        order: order.to_string(),
+        method: method.to_string(),
+        stage,
+        category: category.map(|j| rm.categories[j].clone()),
+        metric: metric.to_string(),
+        value,
+    };
+    let mut rows = Vec::new();
+    if let Some(zs) = &extra.zeroshot {
+        check_scores(rm, "zero-shot", zs, rm.stages(), 0)?;
+        rows.extend(zs.iter().enumerate().map(|(j, &v)| row(None, Some(j), "zeroshot", v)));
+        if let Some(next) = &extra.next {
+            let fwt = forward_transfer(rm, zs, next)?;
+            let avg = fwt.iter().map(|&(_, v)| v).sum::<f64>() / fwt.len() as f64;
+            rows.extend(fwt.iter().map(|&(stage, v)| row(Some(stage), None, "FWT", v)));
+            rows.push(row(None, None, "FWT_avg", avg));
+        }
+    }
+    if let Some(joint) = &extra.joint {
+        let up = upbounds_in_order(rm, joint)?;
+        rows.extend(up.iter().enumerate().map(|(j, &v)| row(None, Some(j), "joint", v)));
+        let rg = relative_gain(rm, joint)?;
+        let summary = summarize_rg(&rg)?;
+        rows.extend(rg.iter().map(|&(stage, v)| row(Some(stage), None, "RG_joint", v)));
+        rows.push(row(None, None, "RG_joint_avg", summary.avg));
+        rows.push(row(None, None, "RG_joint_std", summary.std));
+        rows.push(row(None, None, "RG_joint_final", summary.last));
+    }
+    Ok(rows)
+}
+
 /// Every metric of one (order, method) run in long format: the R cells, the upper bounds, RG per stage and its
 /// summary, FG per category, BWT and AP.
 pub fn metric_rows(
+    seed: u64,
     order: &str,
     method: &str,
     rm: &RMatrix,
@@ -277,6 +375,7 @@ pub fn metric_rows(
     let summary = summarize_rg(&rg)?;
     let fg = forgetting_rates(rm)?;
     let row = |stage: Option<usize>, category: Option<usize>, metric: &str, value: f64| MetricRow {
+        seed,
         order: order.to_string(),
         method: method.to_string(),
         stage,
@@ -375,7 +474,7 @@ mod tests {
     #[test]
     fn long_rows_cover_every_metric() {
         let (rm, up) = three_stage();
-        let rows = metric_rows("curriculum", "inscl", &rm, &up).unwrap();
+        let rows = metric_rows(1, "curriculum", "inscl", &rm, &up).unwrap();
         let count = |m: &str| rows.iter().filter(|r| r.metric == m).count();
         assert_eq!(count("R"), 6);
         assert_eq!(count("upbound"), 3);
@@ -408,7 +507,7 @@ mod tests {
 
         let (mut rm, up) = three_stage();
         rm.r[1][0] = Some(f64::NAN);
-        assert!(matches!(metric_rows("o", "m", &rm, &up), Err(MetricsError::BadScore { stage: 2, .. })));
+        assert!(matches!(metric_rows(1, "o", "m", &rm, &up), Err(MetricsError::BadScore { stage: 2, .. })));
 
         let (mut rm, _) = three_stage();
         rm.r[1] = vec![Some(1.0)];
@@ -447,11 +546,39 @@ mod tests {
         assert_eq!(relative_gain(&rm, &up).unwrap_err(), MetricsError::RowCount { rows: 2, categories: 3 });
 
         let one = RMatrix { categories: vec!["A".into()], r: vec![vec![Some(10.0)]] };
-        assert_eq!(metric_rows("o", "m", &one, &up).unwrap_err(), MetricsError::TooFewStages { stages: 1 });
+        assert_eq!(metric_rows(1, "o", "m", &one, &up).unwrap_err(), MetricsError::TooFewStages { stages: 1 });
         close(average_performance(&one).unwrap(), 10.0);
 
         let dup =
             RMatrix { categories: vec!["A".into(), "A".into()], r: vec![vec![Some(1.0)], vec![Some(1.0), Some(1.0)]] };
         assert_eq!(backward_transfer(&dup).unwrap_err(), MetricsError::DuplicateCategory { category: "A".into() });
+    }
+
+    #[test]
+    fn forward_transfer_and_joint_by_hand() {
+        let (rm, up) = three_stage();
+        // zero-shot A=5 B=10 C=20; after stage 1 on B: 12, after stage 2 on C: 18.
+        // FWT_2 = 12 − 10 = 2; FWT_3 = 18 − 20 = −2; mean 0.
+        let zs = vec![5.0, 10.0, 20.0];
+        let fwt = forward_transfer(&rm, &zs, &[12.0, 18.0]).unwrap();
+        assert_eq!(fwt, vec![(2, 2.0), (3, -2.0)]);
+        // Joint A=60 B=50 C=80: RG_joint_2 = 30/60·100 = 50; RG_joint_3 = (20/60 + 45/50)/2·100 = 61.666…
+        let joint: BTreeMap<String, f64> = [("A", 60.0), ("B", 50.0), ("C", 80.0)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let extra = ExtraScores { zeroshot: Some(zs), next: Some(vec![12.0, 18.0]), joint: Some(joint) };
+        let rows = extra_rows(2, "o", "m", &rm, &extra).unwrap();
+        let find = |m: &str, stage: Option<usize>| rows.iter().find(|r| r.metric == m && r.stage == stage).unwrap().value;
+        close(find("FWT_avg", None), 0.0);
+        close(find("RG_joint", Some(2)), 50.0);
+        close(find("RG_joint", Some(3)), (20.0 / 60.0 + 45.0 / 50.0) / 2.0 * 100.0);
+        close(find("RG_joint_final", None), (20.0 / 60.0 + 45.0 / 50.0) / 2.0 * 100.0);
+        assert_eq!(rows.iter().filter(|r| r.metric == "zeroshot").count(), 3);
+        assert!(rows.iter().all(|r| r.seed == 2 && METRIC_NAMES.contains(&r.metric.as_str())));
+        assert_eq!(
+            forward_transfer(&rm, &[1.0, 2.0], &[1.0, 1.0]).unwrap_err(),
+            MetricsError::ExtraLength { what: "zero-shot", expected: 3, got: 2 }
+        );
+        let e = forward_transfer(&rm, &[1.0, 2.0, 3.0], &[1.0, 101.0]).unwrap_err();
+        assert!(e.to_string().contains("next-category score of category C is 101"), "{e}");
+        let _ = up;
     }
 }

@@ -31,6 +31,7 @@ macro_rules! table {
     (@put $b:ident, $rows:ident, $col:literal, $field:ident, str) => { $b.str($col, $rows.iter().map(|r| &r.$field)) };
     (@put $b:ident, $rows:ident, $col:literal, $field:ident, opt_str) => { $b.opt_str($col, $rows.iter().map(|r| r.$field.as_deref())) };
     (@put $b:ident, $rows:ident, $col:literal, $field:ident, f64) => { $b.f64($col, $rows.iter().map(|r| r.$field)) };
+    (@put $b:ident, $rows:ident, $col:literal, $field:ident, u64) => { $b.i64($col, $rows.iter().map(|r| r.$field as i64)) };
     (@put $b:ident, $rows:ident, $col:literal, $field:ident, usize) => { $b.i64($col, $rows.iter().map(|r| r.$field as i64)) };
     (@put $b:ident, $rows:ident, $col:literal, $field:ident, opt_usize) => { $b.opt_i64($col, $rows.iter().map(|r| r.$field.map(|v| v as i64))) };
     (@put $b:ident, $rows:ident, $col:literal, $field:ident, bool) => { $b.bool($col, $rows.iter().map(|r| r.$field)) };
@@ -38,6 +39,7 @@ macro_rules! table {
     (@get $c:ident, $col:literal, str) => { $c.str($col)? };
     (@get $c:ident, $col:literal, opt_str) => { $c.opt_str($col)? };
     (@get $c:ident, $col:literal, f64) => { $c.f64($col)? };
+    (@get $c:ident, $col:literal, u64) => { $c.usize($col)?.into_iter().map(|v| v as u64).collect::<Vec<u64>>() };
     (@get $c:ident, $col:literal, usize) => { $c.usize($col)? };
     (@get $c:ident, $col:literal, opt_usize) => { $c.opt_usize($col)? };
     (@get $c:ident, $col:literal, bool) => { $c.bool($col)? };
@@ -265,7 +267,7 @@ table!(PredictionRow, "predictions", [
 ]);
 
 table!(MetricRow, "metrics", [
-    ("order", order, str), ("method", method, str), ("stage", stage, opt_usize), ("category", category, opt_str),
+    ("seed", seed, u64), ("order", order, str), ("method", method, str), ("stage", stage, opt_usize), ("category", category, opt_str),
     ("metric", metric, str), ("value", value, f64),
 ]);
 

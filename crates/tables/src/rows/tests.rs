@@ -66,8 +66,8 @@ fn every_table_round_trips() {
         rouge_l_stemmed: 0.4,
     }]);
     round_trip(vec![
-        MetricRow { order: s("o"), method: s("m"), stage: Some(1), category: Some(s("A")), metric: s("R"), value: 1.0 },
-        MetricRow { order: s("o"), method: s("m"), stage: None, category: None, metric: s("BWT"), value: -2.0 },
+        MetricRow { seed: 1, order: s("o"), method: s("m"), stage: Some(1), category: Some(s("A")), metric: s("R"), value: 1.0 },
+        MetricRow { seed: 1, order: s("o"), method: s("m"), stage: None, category: None, metric: s("BWT"), value: -2.0 },
     ]);
     round_trip(vec![InstructionVector { instruction_id: s("d"), category: s("A"), weight: 1.0, vector: vec![0.5, -1.0] }]);
     round_trip(vec![TagVector { tag: s("t"), vector: vec![1.0, 0.0, 0.0] }]);
