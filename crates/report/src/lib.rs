@@ -9,6 +9,8 @@
 //! keys it lists. [`render_report`] returns the files in memory; the caller writes them.
 
 mod collect;
+mod flags;
+mod stats;
 mod markdown;
 mod plot;
 

@@ -12,6 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::ReportError;
 use crate::collect::Runs;
+use crate::stats::t_interval;
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 type DrawResult = Result<(), Box<dyn Error>>;
@@ -224,7 +225,21 @@ fn draw_relative_gain(root: &Area, runs: &Runs, plan: &PlotPlan, o: usize) -> Dr
     let order = &runs.orders[o];
     let n = order.categories.len() as u32;
     let (plot_area, legend_area) = root.split_horizontally(RG_SIZE.0 - LEGEND_W);
-    let (lo, hi) = padded_range(order.runs.iter().flat_map(|run| run.rg.iter().copied()), 100.0);
+    // With several seeds each line carries its 95 % t-interval as a band; the axis fits the bands.
+    let bands: Vec<Vec<Option<(f64, f64)>>> = order
+        .seeds
+        .iter()
+        .map(|seeds| {
+            (0..seeds[0].rg.len())
+                .map(|k| match t_interval(&seeds.iter().map(|r| r.rg[k]).collect::<Vec<f64>>()) {
+                    (mean, Some(half)) if mean.is_finite() => Some((mean - half, mean + half)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let band_ends = bands.iter().flatten().flatten().flat_map(|&(a, b)| [a, b]);
+    let (lo, hi) = padded_range(order.runs.iter().flat_map(|run| run.rg.iter().copied()).filter(|v| v.is_finite()).chain(band_ends), 100.0);
     let mut chart = ChartBuilder::on(&plot_area)
         .caption(format!("Relative Gain per stage, order {}", order.name), text(22))
         .margin(18)
@@ -242,8 +257,21 @@ fn draw_relative_gain(root: &Area, runs: &Runs, plan: &PlotPlan, o: usize) -> Dr
         .label_style(text(15))
         .axis_desc_style(text(16))
         .draw()?;
-    for run in &order.runs {
+    for (run, band) in order.runs.iter().zip(&bands) {
         let color = method_color(plan, &run.method);
+        let x = |s: usize| SegmentValue::CenterOf(s as u32 + 2);
+        // One polygon per run of consecutive stages that have an interval.
+        let mut start = 0;
+        while start < band.len() {
+            let end = (start..band.len()).find(|&k| band[k].is_none()).unwrap_or(band.len());
+            if end > start {
+                let upper = (start..end).map(|k| (x(k), band[k].expect("inside the run").1));
+                let lower = (start..end).rev().map(|k| (x(k), band[k].expect("inside the run").0));
+                let outline: Vec<(SegmentValue<u32>, f64)> = upper.chain(lower).collect();
+                chart.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18).filled())))?;
+            }
+            start = end + 1;
+        }
         // Undefined stages (NaN) are gaps in the line rather than points.
         let points = run.rg.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(s, &v)| (SegmentValue::CenterOf(s as u32 + 2), v));
         chart.draw_series(LineSeries::new(points, color.stroke_width(3)).point_size(4))?;

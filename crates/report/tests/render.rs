@@ -37,7 +37,7 @@ fn hand_made_rows() -> Vec<MetricRow> {
     ];
     let up = upbounds();
     runs.iter()
-        .flat_map(|(order, categories, method, r)| metric_rows(order, method, &matrix(categories, r), &up).unwrap())
+        .flat_map(|(order, categories, method, r)| metric_rows(1, order, method, &matrix(categories, r), &up).unwrap())
         .collect()
 }
 
@@ -249,7 +249,7 @@ fn paper_scale_report_renders() {
             })
             .collect();
         let rm = RMatrix { categories: categories.iter().map(|c| c.to_string()).collect(), r };
-        rows.extend(metric_rows("curriculum", method, &rm, &up).unwrap());
+        rows.extend(metric_rows(1, "curriculum", method, &rm, &up).unwrap());
     }
     let started = std::time::Instant::now();
     let files = render_report(&input(rows)).unwrap();
@@ -279,7 +279,7 @@ fn forgetting_mean_skips_categories_without_an_fg() {
     // A scores 0 right after it is learned, so FG_A is undefined; the mean is FG_B = (40 − 10)/40 = 75 alone.
     let r: &[&[f64]] = &[&[0.0], &[0.0, 40.0], &[5.0, 10.0, 80.0]];
     let up = upbounds();
-    let rows = metric_rows("forward", "none", &matrix(&["A", "B", "C"], r), &up).unwrap();
+    let rows = metric_rows(1, "forward", "none", &matrix(&["A", "B", "C"], r), &up).unwrap();
     let files = render_report(&input(rows)).unwrap();
     let md = String::from_utf8(files[0].1.clone()).unwrap();
     assert!(md.contains("| 1. A | n/a |"), "{md}");
