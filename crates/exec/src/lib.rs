@@ -19,7 +19,7 @@ pub use train::train_params;
 use inscl_dag::{DagError, Graph, Node, RunOptions, RunSummary, StageCtx, StageError};
 use inscl_pipeline::stages::{
     Ingest, base::{Convert, Init0, Tokenizer}, annotate::Annotate, distance::Distance, embed::Embed,
-    evaluate::{Evaluate, Metrics, Testset}, insinfo::InsInfo, report::Report, sample::{ReplayMix, SingleMix},
+    evaluate::{Evaluate, Metrics, Testset}, insinfo::InsInfo, report::Report, sample::{JointMix, ReplayMix, SingleMix},
     train::Finetune,
 };
 use inscl_store::{Outputs, Store};
@@ -40,7 +40,7 @@ pub fn execute(node: &Node, ctx: &StageCtx) -> Result<Outputs, StageError> {
             })*
         };
     }
-    stages!(Ingest, Tokenizer, Init0, Convert, Annotate, Embed, Distance, InsInfo, SingleMix, ReplayMix, Finetune, Testset, Evaluate, Metrics, Report);
+    stages!(Ingest, Tokenizer, Init0, Convert, Annotate, Embed, Distance, InsInfo, SingleMix, ReplayMix, JointMix, Finetune, Testset, Evaluate, Metrics, Report);
     Err(ExecError::UnknownStage { stage: node.stage.to_string(), id: node.id.clone() }.into())
 }
 

@@ -1,5 +1,7 @@
 //! The finetune stage computed: one stage of an order trained from the previous checkpoint (or the base
-//! model) on that stage's mix, with the finetune crate's resumable loop.
+//! model) on that stage's mix, with the finetune crate's resumable loop. EWC's stages first compute the
+//! diagonal Fisher of the previous stage's mix at the starting weights; LwF's load those weights a second time,
+//! frozen, as the teacher.
 
 use crate::Compute;
 use crate::base::checkpoint_outputs;
@@ -8,7 +10,7 @@ use inscl_dag::StageCtx;
 use inscl_finetune::{InstanceRow, TrainParams};
 use inscl_model::LlamaModel;
 use inscl_pipeline::FinetuneParams;
-use inscl_pipeline::stages::train::{Finetune, FinetuneRuntime};
+use inscl_pipeline::stages::train::{Finetune, FinetuneRuntime, RegularizerParams};
 use inscl_pipeline::tables::{read, write_volatile};
 use inscl_store::Outputs;
 use inscl_tables::{TrainLogRow, TrainMixRow};
@@ -27,7 +29,20 @@ pub fn train_params(p: &FinetuneParams, runtime: &FinetuneRuntime) -> TrainParam
         save_every_secs: runtime.save_every_secs,
         save_every_steps: None,
         gradient_checkpointing: runtime.gradient_checkpointing,
+        regularizer: p.regularizer.as_ref().map(|r| match *r {
+            RegularizerParams::Ewc { lambda } => inscl_finetune::RegularizerParams::Ewc { lambda },
+            RegularizerParams::Lwf { temperature, weight } => inscl_finetune::RegularizerParams::Lwf { temperature, weight },
+        }),
     }
+}
+
+/// The examples of a mix artifact, in its row order.
+fn mix_examples(ctx: &StageCtx, role: &str) -> Result<Vec<inscl_finetune::Example>, ExecError> {
+    let rows: Vec<InstanceRow> = read::<TrainMixRow>(ctx.artifact(role)?)?
+        .into_iter()
+        .map(|r| InstanceRow { definition: r.definition, input: r.input, outputs: r.outputs })
+        .collect();
+    Ok(inscl_finetune::build_examples(&rows)?)
 }
 
 impl Compute for Finetune {
@@ -36,11 +51,24 @@ impl Compute for Finetune {
         let device = crate::device::device(self.runtime.device)?;
         let dir = ctx.dir("init")?;
         let mut model = LlamaModel::load(&dir, device)?;
-        let rows: Vec<InstanceRow> = read::<TrainMixRow>(ctx.artifact("mix")?)?
-            .into_iter()
-            .map(|r| InstanceRow { definition: r.definition, input: r.input, outputs: r.outputs })
-            .collect();
-        let examples = inscl_finetune::build_examples(&rows)?;
+        let examples = mix_examples(ctx, "mix")?;
+        let teacher;
+        let regularizer = match params.regularizer {
+            None => None,
+            Some(inscl_finetune::RegularizerParams::Ewc { lambda }) => {
+                let fisher = inscl_finetune::diagonal_fisher(&model, &mix_examples(ctx, "prev_mix")?, &params)?;
+                let anchor = model.vs.variables().into_iter().map(|(n, t)| (n, t.detach().copy())).collect();
+                Some(inscl_finetune::Regularizer::Ewc { lambda, fisher, anchor })
+            }
+            Some(inscl_finetune::RegularizerParams::Lwf { temperature, weight }) => {
+                teacher = {
+                    let mut t = LlamaModel::load(&dir, device)?;
+                    t.vs.freeze();
+                    t
+                };
+                Some(inscl_finetune::Regularizer::Lwf { teacher: &teacher, temperature, weight })
+            }
+        };
         let scratch = ctx.scratch_dir()?;
         let steps_per_epoch = examples.len().div_ceil(params.micro_batch * params.grad_accum).max(1);
         let bar = ctx.bar((steps_per_epoch * params.epochs) as u64, "training steps");
@@ -48,7 +76,7 @@ impl Compute for Finetune {
             bar.set_position(s.step as u64);
             bar.set_message(format!("loss {:.3} {:.0} tok/s", s.loss, s.tokens_per_s));
         };
-        let report = inscl_finetune::train(&mut model, &examples, &params, Some(&scratch), Some(&progress))?;
+        let report = inscl_finetune::train_with(&mut model, &examples, &params, regularizer.as_ref(), Some(&scratch), Some(&progress))?;
         bar.finish_and_clear();
         let log: Vec<TrainLogRow> = report
             .log

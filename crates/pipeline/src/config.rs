@@ -42,6 +42,12 @@ struct PipelineToml {
     methods: Vec<ReplayMethod>,
     #[serde(default)]
     experts: bool,
+    /// Replicates: each seed sets `[replay] seed`, `[finetune] seed` and `[model] init_seed` of its stages.
+    #[serde(default)]
+    seeds: Option<Vec<u64>>,
+    /// Also train one multi-task model per order and seed on all of the order's categories at once.
+    #[serde(default)]
+    joint: bool,
     dataset: DatasetToml,
     #[serde(default)]
     orders: BTreeMap<String, Vec<String>>,
@@ -73,6 +79,11 @@ pub struct Pipeline {
     pub orders: BTreeMap<String, Vec<String>>,
     pub methods: Vec<ReplayMethod>,
     pub experts: bool,
+    /// The replicates, in the file's order: each seed runs every method, expert and joint model again.
+    pub seeds: Vec<u64>,
+    /// Whether `seeds` was given: then each replicate's sections take its seed, and stage ids name it.
+    pub seeded: bool,
+    pub joint: bool,
     /// Every stage section, defaults filled in, values checked.
     pub sections: Sections,
     /// Where the model folders and tables the sections do not name are found ([`crate::models`]).
@@ -119,6 +130,14 @@ impl Pipeline {
             }
         }
         let sections = Sections::parse(&raw.stage_sections).map_err(|p| err(p.to_string()))?;
+        let seeds = match &raw.seeds {
+            Some(seeds) => {
+                check_seeds(seeds, &raw.stage_sections).map_err(err)?;
+                seeds.clone()
+            }
+            // One replicate, named by the seed its replay draws from.
+            None => vec![sections.replay.seed],
+        };
         let trains = !raw.orders.is_empty() && (!raw.methods.is_empty() || raw.experts);
         crate::validate::check_sections(&sections, base, models, &raw.methods, trains).map_err(|p| err(p.to_string()))?;
         let d = &raw.dataset;
@@ -177,9 +196,53 @@ impl Pipeline {
             orders: raw.orders,
             methods: raw.methods,
             experts: raw.experts,
+            seeded: raw.seeds.is_some(),
+            seeds,
+            joint: raw.joint,
             models: models.to_path_buf(),
             sections,
         })
+    }
+}
+
+/// The seeds of `seeds = [...]`: at least one, none twice, and no section seed beside them (each replicate's seed
+/// is written into those keys, so a value there would be silently overridden).
+fn check_seeds(seeds: &[u64], sections: &BTreeMap<String, toml::Value>) -> Result<(), String> {
+    if seeds.is_empty() {
+        return Err("seeds is empty; give at least one seed, or leave seeds out for one replicate".into());
+    }
+    for (i, s) in seeds.iter().enumerate() {
+        if seeds[..i].contains(s) {
+            return Err(format!("seeds names {s} twice"));
+        }
+    }
+    for (section, key) in [("replay", "seed"), ("finetune", "seed"), ("model", "init_seed")] {
+        if sections.get(section).and_then(|t| t.get(key)).is_some() {
+            return Err(format!(
+                "[{section}] {key} is set, but seeds = {seeds:?} sets it for each replicate; remove one of them"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Pipeline {
+    /// This pipeline with `seeds` set, as if the file had said `seeds = [...]` (tests and scripts).
+    pub fn with_seeds(mut self, seeds: &[u64]) -> Pipeline {
+        self.seeds = seeds.to_vec();
+        self.seeded = true;
+        self
+    }
+
+    /// The sections of replicate `seed`: with `seeds` given, its seed in every seeded key; else the file's own.
+    pub fn sections_for(&self, seed: u64) -> Sections {
+        let mut s = self.sections.clone();
+        if self.seeded {
+            s.replay.seed = seed;
+            s.finetune.seed = seed;
+            s.model.init_seed = seed as i64;
+        }
+        s
     }
 }
 
@@ -226,5 +289,28 @@ mod tests {
         assert!(e.to_string().contains("unknown key 'bogus'"), "{e}");
         let e = Pipeline::load(&write(d.path(), &format!("{base}[orders]\nx = [\"A\", \"A\"]\n"))).unwrap_err();
         assert!(e.to_string().contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn seeds_make_replicates_and_refuse_section_seeds() {
+        let d = tempfile::tempdir().unwrap();
+        let base = "[dataset]\npath = \"data\"\nmapping = \"m.toml\"\n";
+        let pl = Pipeline::load(&write(d.path(), base)).unwrap();
+        assert_eq!((pl.seeds.clone(), pl.seeded), (vec![1], false));
+        assert_eq!(pl.sections_for(1).finetune.seed, 1);
+        let pl = Pipeline::load(&write(d.path(), &format!("seeds = [3, 4]\njoint = true\n{base}"))).unwrap();
+        assert_eq!((pl.seeds.clone(), pl.seeded, pl.joint), (vec![3, 4], true, true));
+        let s = pl.sections_for(4);
+        assert_eq!((s.replay.seed, s.finetune.seed, s.model.init_seed), (4, 4, 4));
+        for (top, section, want) in [
+            ("seeds = []\n", "", "seeds is empty"),
+            ("seeds = [2, 2]\n", "", "seeds names 2 twice"),
+            ("seeds = [1]\n", "[replay]\nseed = 3\n", "[replay] seed is set"),
+            ("seeds = [1]\n", "[model]\ninit_seed = 3\n", "[model] init_seed is set"),
+        ] {
+            let body = format!("{top}{base}{section}");
+            let e = Pipeline::load(&write(d.path(), &body)).unwrap_err();
+            assert!(e.to_string().contains(want), "{body}: {e}");
+        }
     }
 }

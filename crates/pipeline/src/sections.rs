@@ -277,8 +277,38 @@ impl Default for EvaluateSection {
     }
 }
 
+/// `[ewc]`: method `ewc`'s penalty λ/2 · Σ F (θ − θ*)² towards the previous stage's weights θ*, with F the
+/// diagonal Fisher of the previous stage's training mix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EwcSection {
+    pub lambda: f64,
+}
+
+impl Default for EwcSection {
+    fn default() -> Self {
+        EwcSection { lambda: 5000.0 }
+    }
+}
+
+/// `[lwf]`: method `lwf`'s distillation term, weight · T² · KL(teacher ‖ student) per target token, with the
+/// previous stage's model as the teacher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LwfSection {
+    pub temperature: f64,
+    pub weight: f64,
+}
+
+impl Default for LwfSection {
+    fn default() -> Self {
+        LwfSection { temperature: 2.0, weight: 1.0 }
+    }
+}
+
 /// The names of the stage sections, in the order a pipeline file documents them.
-pub const SECTION_NAMES: [&str; 8] = ["annotate", "embed", "distance", "insinfo", "replay", "model", "finetune", "evaluate"];
+pub const SECTION_NAMES: [&str; 10] =
+    ["annotate", "embed", "distance", "insinfo", "replay", "model", "finetune", "evaluate", "ewc", "lwf"];
 
 /// All stage sections, parsed.
 #[derive(Debug, Clone, Default)]
@@ -291,6 +321,8 @@ pub struct Sections {
     pub model: ModelSection,
     pub finetune: FinetuneSection,
     pub evaluate: EvaluateSection,
+    pub ewc: EwcSection,
+    pub lwf: LwfSection,
 }
 
 /// What is wrong with a section: the section, the key when one is to blame, and why.
@@ -344,6 +376,8 @@ impl Sections {
             model: take(raw, "model")?,
             finetune: take(raw, "finetune")?,
             evaluate: take(raw, "evaluate")?,
+            ewc: take(raw, "ewc")?,
+            lwf: take(raw, "lwf")?,
         })
     }
 }

@@ -116,6 +116,14 @@ pub fn check_sections(s: &Sections, base_dir: &Path, models: &Path, methods: &[R
     }
     at_least("finetune", "save_every_secs", f.save_every_secs as usize, 1)?;
 
+    if !(s.ewc.lambda.is_finite() && s.ewc.lambda >= 0.0) {
+        return Err(problem("ewc", "lambda", format!("{} must be >= 0", s.ewc.lambda)));
+    }
+    positive("lwf", "temperature", s.lwf.temperature)?;
+    if !(s.lwf.weight.is_finite() && s.lwf.weight >= 0.0) {
+        return Err(problem("lwf", "weight", format!("{} must be >= 0", s.lwf.weight)));
+    }
+
     let e = &s.evaluate;
     at_least("evaluate", "max_new_tokens", e.max_new_tokens, 1)?;
     at_least("evaluate", "batch_size", e.batch_size, 1)?;

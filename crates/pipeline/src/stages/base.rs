@@ -81,7 +81,7 @@ pub fn push_base(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<Init, 
     let Some(path) = m.base_path(&p.base_dir) else {
         let tok = Tokenizer { params: TokenizerParams { kind: "byte-level-bpe", vocab_size: m.vocab_size } };
         let tok = add(g, "tokenizer".into(), tok, vec![("ingest".into(), NodeInput::Node(ingest))]);
-        let init = add(g, "base/tiny".into(), Init0 { params: m }, vec![("tokenizer".into(), NodeInput::Node(tok))]);
+        let init = add(g, format!("base/{}tiny", p.tag), Init0 { params: m }, vec![("tokenizer".into(), NodeInput::Node(tok))]);
         return Ok(Init::Node(init));
     };
     if path.extension().is_some_and(|e| e == "gguf") {

@@ -142,7 +142,9 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, embeddings: usize, weights: Weights)
         SolverName::Sinkhorn => SolverKey::Sinkhorn { reg: s.sinkhorn_reg },
     };
     let stage = Distance { params: DistanceParams { weights, solver } };
-    add(g, format!("distance/{}", weights.name()), stage, vec![("embeddings".into(), NodeInput::Node(embeddings))])
+    // The embeddings depend on the seed exactly when they are the LLM-mean of a seed-dependent base model.
+    let tag = if p.sections.embed.encoder == crate::sections::Encoder::LlmMean { p.base_tag() } else { "" };
+    add(g, format!("distance/{tag}{}", weights.name()), stage, vec![("embeddings".into(), NodeInput::Node(embeddings))])
 }
 
 /// W between every pair, read back: `w[(a, b)]` for both orientations.

@@ -38,8 +38,9 @@ pub struct Embed {
 
 inscl_dag::impl_stage!(Embed, "embed", VERSION, EmbedParams);
 
-fn push(g: &mut Graph, p: &PipelineCtx, what: Texts, encoder: Encoder, inputs: Vec<(String, NodeInput)>) -> usize {
-    let id = format!("embed/{}/{}", match what {
+/// `tag`: the replicate's id part when the vectors depend on its seed (the LLM-mean of a tiny base model).
+fn push(g: &mut Graph, p: &PipelineCtx, what: Texts, encoder: Encoder, tag: &str, inputs: Vec<(String, NodeInput)>) -> usize {
+    let id = format!("embed/{tag}{}/{}", match what {
         Texts::Instructions => "instructions",
         Texts::Tags => "tags",
         Texts::TrainInstances => "instances",
@@ -49,21 +50,18 @@ fn push(g: &mut Graph, p: &PipelineCtx, what: Texts, encoder: Encoder, inputs: V
 
 pub fn push_instructions(g: &mut Graph, p: &PipelineCtx, ingest: usize, base: &Init) -> Result<usize, PipelineError> {
     let kind = p.sections.embed.encoder;
-    let enc_input = match kind {
-        Encoder::LlmMean => match base {
-            Init::Node(n) => NodeInput::Node(*n),
-            Init::Source(s) => s.clone(),
-        },
-        Encoder::Minilm => p.minilm()?,
+    let (enc_input, tag) = match kind {
+        Encoder::LlmMean => (base.input(), p.base_tag()),
+        Encoder::Minilm => (p.minilm()?, ""),
     };
-    Ok(push(g, p, Texts::Instructions, kind, vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), enc_input)]))
+    Ok(push(g, p, Texts::Instructions, kind, tag, vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), enc_input)]))
 }
 
 pub fn push_tags(g: &mut Graph, p: &PipelineCtx, annotate: usize) -> Result<usize, PipelineError> {
-    Ok(push(g, p, Texts::Tags, Encoder::Minilm, vec![("tags".into(), NodeInput::Node(annotate)), ("encoder".into(), p.minilm()?)]))
+    Ok(push(g, p, Texts::Tags, Encoder::Minilm, "", vec![("tags".into(), NodeInput::Node(annotate)), ("encoder".into(), p.minilm()?)]))
 }
 
 pub fn push_instances(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, PipelineError> {
     let inputs = vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), p.minilm()?)];
-    Ok(push(g, p, Texts::TrainInstances, Encoder::Minilm, inputs))
+    Ok(push(g, p, Texts::TrainInstances, Encoder::Minilm, "", inputs))
 }

@@ -4,7 +4,8 @@
 //! * `evaluate/<checkpoint>/<category>`: greedy answers of one checkpoint on one test set, scored per instance
 //!   with Rouge-L (the paper's `rouge_metric`) and SuperNI's stemmed `rougeL`. Keyed by (checkpoint, test set)
 //!   content, so appending a stage evaluates only the new checkpoint.
-//! * `metrics/<order>/<method>`: the R matrix (Rouge-L F × 100) and everything the paper derives from it.
+//! * `metrics/<order>/<method>`: the R matrix (Rouge-L F × 100) and everything the paper derives from it, with
+//!   the zero-shot scores, forward transfer and the joint bound; its rows carry the replicate's seed.
 
 use super::dataset::{definitions, instances};
 use super::PipelineCtx;
@@ -15,14 +16,15 @@ use crate::error::PipelineError;
 use inscl_dag::{Graph, NodeInput, StageCtx};
 use crate::tables::{read, write};
 use inscl_tables::{PredictionRow, TestRow};
-use inscl_evaluate::metrics::{RMatrix, metric_rows};
+use inscl_evaluate::metrics::{ExtraScores, RMatrix, extra_rows, metric_rows};
 use inscl_store::Outputs;
 use std::collections::BTreeMap;
 
 const TESTSET_VERSION: &str = "1";
 // 3: decoding stops at the folder's EOS ids (generation_config.json / config.json) first.
 const EVALUATE_VERSION: &str = "3";
-const METRICS_VERSION: &str = "2";
+// 3: a seed column; zero-shot, FWT and joint-bound rows.
+const METRICS_VERSION: &str = "3";
 
 /// A category's test split: the test instances, capped at `max_test_per_category` (a fixed pseudo-random subset).
 #[derive(serde::Serialize)]
@@ -91,9 +93,16 @@ pub struct Evaluate {
 inscl_dag::impl_stage!(Evaluate, "evaluate", EVALUATE_VERSION, EvaluateParams);
 
 /// Evaluates checkpoint `model` (a finetune node) on test set `testset`.
-pub fn push(g: &mut Graph, p: &PipelineCtx, model: usize, testset: usize) -> usize {
+pub fn push_checkpoint(g: &mut Graph, p: &PipelineCtx, model: usize, testset: usize) -> usize {
+    let label = g.nodes[model].id.trim_start_matches("finetune/").to_string();
+    push(g, p, NodeInput::Node(model), &label, testset)
+}
+
+/// Evaluates the model folder of `model` (a checkpoint, or the base model) on test set `testset`; `label`
+/// names the model in the id `evaluate/<label>/<category>`.
+pub fn push(g: &mut Graph, p: &PipelineCtx, model: NodeInput, label: &str, testset: usize) -> usize {
     let e = &p.sections.evaluate;
-    let id = format!("evaluate/{}/{}", g.nodes[model].id.trim_start_matches("finetune/"), g.nodes[testset].id.trim_start_matches("testset/"));
+    let id = format!("evaluate/{label}/{}", g.nodes[testset].id.trim_start_matches("testset/"));
     let params = EvaluateParams {
         max_new_tokens: e.max_new_tokens,
         max_prompt_len: e.max_prompt_len,
@@ -101,7 +110,7 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, model: usize, testset: usize) -> usi
         libtorch: LIBTORCH_VERSION,
     };
     let stage = Evaluate { params, device: e.device, batch_size: e.batch_size };
-    add(g, id, stage, vec![("model".into(), NodeInput::Node(model)), ("test".into(), NodeInput::Node(testset))])
+    add(g, id, stage, vec![("model".into(), model), ("test".into(), NodeInput::Node(testset))])
 }
 
 /// Rouge-L F × 100 of one evaluate artifact, as the paper's corpus score: F of the mean P and mean R.
@@ -116,6 +125,7 @@ fn corpus_f100(ctx: &StageCtx, role: &str) -> Result<f64, PipelineError> {
 /// input role → (stage, category), both 0-based, so nothing is parsed back out of a role name.
 #[derive(serde::Serialize)]
 pub struct MetricsParams {
+    seed: u64,
     order: String,
     method: ReplayMethod,
     categories: Vec<String>,
@@ -123,6 +133,12 @@ pub struct MetricsParams {
     cells: BTreeMap<String, (usize, usize)>,
     /// `up/<j>` → j: the expert of category j.
     upper_bounds: BTreeMap<String, usize>,
+    /// `zs/<j>` → j: the base model on category j.
+    zeroshot: BTreeMap<String, usize>,
+    /// `next/<i>` → (i, i + 1): the model after stage i on the category stage i + 1 learns.
+    next: BTreeMap<String, (usize, usize)>,
+    /// `joint/<j>` → j: the joint model on category j.
+    joint: BTreeMap<String, usize>,
 }
 
 pub struct Metrics {
@@ -143,54 +159,98 @@ impl Metrics {
         for (role, &j) in &m.upper_bounds {
             ups.insert(m.categories[j].clone(), corpus_f100(ctx, role)?);
         }
-        let rm = RMatrix { categories: m.categories.clone(), r };
-        let rows = if ups.len() == n && n >= 2 {
-            metric_rows(&m.order, m.method.name(), &rm, &ups)?
-        } else {
-            r_rows(&m.order, m.method.name(), &rm)
+        let scores = |map: &BTreeMap<String, usize>| -> Result<Option<Vec<f64>>, PipelineError> {
+            if map.len() < n {
+                return Ok(None);
+            }
+            let mut v = vec![0.0; n];
+            for (role, &j) in map {
+                v[j] = corpus_f100(ctx, role)?;
+            }
+            Ok(Some(v))
         };
+        let mut next = vec![0.0; n.saturating_sub(1)];
+        for (role, &(i, _)) in &m.next {
+            next[i] = corpus_f100(ctx, role)?;
+        }
+        let joint = scores(&m.joint)?.map(|v| m.categories.iter().cloned().zip(v).collect());
+        let extra = ExtraScores { zeroshot: scores(&m.zeroshot)?, next: (m.next.len() + 1 == n).then_some(next), joint };
+        let rm = RMatrix { categories: m.categories.clone(), r };
+        let mut rows = if ups.len() == n && n >= 2 {
+            metric_rows(m.seed, &m.order, m.method.name(), &rm, &ups)?
+        } else {
+            r_rows(m.seed, &m.order, m.method.name(), &rm)
+        };
+        if n >= 2 {
+            rows.extend(extra_rows(m.seed, &m.order, m.method.name(), &rm, &extra)?);
+        }
         write(Outputs::default(), &rows)
     }
 }
 
-/// `cells`: (stage 0-based, category 0-based, evaluate node); `ups`: (category 0-based, expert evaluate node).
-pub fn push_metrics(
-    g: &mut Graph,
-    _p: &PipelineCtx,
-    order: &str,
-    method: ReplayMethod,
-    cats: &[String],
-    cells: &[(usize, usize, usize)],
-    ups: &[(usize, usize)],
-) -> usize {
+/// The evaluate nodes one run's metrics read, all indices 0-based.
+pub struct RunScores<'a> {
+    /// (stage, category, node): R[stage][category].
+    pub cells: &'a [(usize, usize, usize)],
+    /// (category, node): the expert of the category.
+    pub upper_bounds: &'a [(usize, usize)],
+    /// The base model on each category of the order, in order.
+    pub zeroshot: &'a [usize],
+    /// The model after stage i on category i + 1, for i < n − 1.
+    pub next: &'a [usize],
+    /// The joint model on each category of the order, in order (empty without `joint`).
+    pub joint: &'a [usize],
+}
+
+pub fn push_metrics(g: &mut Graph, p: &PipelineCtx, seed: u64, order: &str, method: ReplayMethod, cats: &[String], s: &RunScores) -> usize {
     let mut inputs: Vec<(String, NodeInput)> = Vec::new();
     let mut params = MetricsParams {
+        seed,
         order: order.into(),
         method,
         categories: cats.to_vec(),
         cells: BTreeMap::new(),
         upper_bounds: BTreeMap::new(),
+        zeroshot: BTreeMap::new(),
+        next: BTreeMap::new(),
+        joint: BTreeMap::new(),
     };
-    for &(i, j, n) in cells {
+    for &(i, j, n) in s.cells {
         let role = format!("r/{i:03}/{j:03}");
         params.cells.insert(role.clone(), (i, j));
         inputs.push((role, NodeInput::Node(n)));
     }
-    for &(j, n) in ups {
+    for &(j, n) in s.upper_bounds {
         let role = format!("up/{j:03}");
         params.upper_bounds.insert(role.clone(), j);
         inputs.push((role, NodeInput::Node(n)));
     }
-    add(g, format!("metrics/{order}/{method}"), Metrics { params }, inputs)
+    for (j, &n) in s.zeroshot.iter().enumerate() {
+        let role = format!("zs/{j:03}");
+        params.zeroshot.insert(role.clone(), j);
+        inputs.push((role, NodeInput::Node(n)));
+    }
+    for (i, &n) in s.next.iter().enumerate() {
+        let role = format!("next/{i:03}");
+        params.next.insert(role.clone(), (i, i + 1));
+        inputs.push((role, NodeInput::Node(n)));
+    }
+    for (j, &n) in s.joint.iter().enumerate() {
+        let role = format!("joint/{j:03}");
+        params.joint.insert(role.clone(), j);
+        inputs.push((role, NodeInput::Node(n)));
+    }
+    add(g, format!("metrics/{}{order}/{method}", p.tag), Metrics { params }, inputs)
 }
 
 /// Without experts there is no upper bound, so only the R cells are reported.
-fn r_rows(order: &str, method: &str, rm: &RMatrix) -> Vec<inscl_evaluate::metrics::MetricRow> {
+fn r_rows(seed: u64, order: &str, method: &str, rm: &RMatrix) -> Vec<inscl_evaluate::metrics::MetricRow> {
     let mut rows = Vec::new();
     for (i, row) in rm.r.iter().enumerate() {
         for (j, v) in row.iter().enumerate().take(i + 1) {
             if let Some(v) = v {
                 rows.push(inscl_evaluate::metrics::MetricRow {
+                    seed,
                     order: order.into(),
                     method: method.into(),
                     stage: Some(i + 1),

@@ -47,7 +47,8 @@ fn plain_replay_builds_no_embedding_distance_or_tags() {
     let d = tempfile::tempdir().unwrap();
     let g = build_graph(&pipeline(d.path(), &["none", "random"], false, ""), &inscl_store::Store::open(d.path().join("store")).unwrap()).unwrap();
     let c = counts(&g);
-    // Stage 1 shared by both methods; stages 2 and 3 per method; every stage evaluated on the categories so far.
+    // Stage 1 shared by both methods; stages 2 and 3 per method; every stage evaluated on the categories so far
+    // and on the next one (FWT), and the base model zero-shot on all three.
     let expected: BTreeMap<&str, usize> = [
         ("ingest", 1),
         ("tokenizer", 1),
@@ -55,7 +56,7 @@ fn plain_replay_builds_no_embedding_distance_or_tags() {
         ("sample", 1 + 2 * 2),
         ("finetune", 1 + 2 * 2),
         ("testset", 3),
-        ("evaluate", 1 + 2 * (2 + 3)),
+        ("evaluate", 3 + (1 + 1) + 2 * ((2 + 1) + 3)),
         ("metrics", 2),
     ]
     .into_iter()
@@ -110,8 +111,10 @@ fn experts_share_stage_one_and_add_one_training_per_category() {
     assert_eq!(c["report"], 1);
     assert_eq!(ids(&g).iter().filter(|i| **i == "finetune/single/A").count(), 1);
     let metrics = &g.nodes[g.find("metrics/x/inscl").unwrap()];
-    // The R cells of 3 stages (1 + 2 + 3) and the three experts.
-    assert_eq!(metrics.inputs.len(), 6 + 3);
+    // The R cells of 3 stages (1 + 2 + 3), the three experts, the base model on each category and the two
+    // next-category scores of FWT.
+    assert_eq!(metrics.inputs.len(), 6 + 3 + 3 + 2);
+    assert_eq!(metrics.params["next"]["next/001"], serde_json::json!([1, 2]));
     assert_eq!(metrics.params["cells"]["r/002/001"], serde_json::json!([2, 1]));
 }
 
@@ -160,4 +163,83 @@ fn the_device_kind_reaches_the_key_as_precision() {
     assert_eq!(serde_json::to_value(&cpu).unwrap()["libtorch"], crate::device::LIBTORCH_VERSION);
     // The save cadence is not a param at all.
     assert!(serde_json::to_value(&cpu).unwrap().get("save_every_secs").is_none());
+}
+
+#[test]
+fn each_seed_is_a_replicate_and_one_seed_keeps_every_key() {
+    let store = |d: &Path| inscl_store::Store::open(d.join("store")).unwrap();
+    let methods = ["none", "random"];
+    let (d1, d2, d3) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let plain = build_graph(&pipeline(d1.path(), &methods, true, ""), &store(d1.path())).unwrap();
+    let one = build_graph(&pipeline_with(d2.path(), &methods, true, "", "").with_seeds(&[1]), &store(d2.path())).unwrap();
+    // `seeds = [1]` names the seed in the ids but computes exactly what the default does (only the report,
+    // which shows the settings, says that the seeds were given).
+    let params = |g: &Graph| g.nodes.iter().filter(|n| n.stage != "report").map(|n| (n.stage, n.params.clone())).collect::<Vec<_>>();
+    assert_eq!(params(&plain), params(&one));
+    assert!(ids(&one).contains(&"finetune/seed1/single/A"), "{:?}", ids(&one));
+    let two = build_graph(&pipeline_with(d3.path(), &methods, true, "", "").with_seeds(&[1, 2]), &store(d3.path())).unwrap();
+    let (c1, c2) = (counts(&plain), counts(&two));
+    // Everything from the base model on is per seed; ingest, the tokenizer, the test sets and the
+    // stage-1/expert mixes are not.
+    for stage in ["init", "finetune", "evaluate", "metrics"] {
+        assert_eq!(c2[stage], 2 * c1[stage], "{stage}");
+    }
+    for stage in ["ingest", "tokenizer", "testset"] {
+        assert_eq!(c2[stage], c1[stage], "{stage}");
+    }
+    assert_eq!(c2["sample"], 3 + 2 * (c1["sample"] - 3), "three single mixes shared, the replay mixes per seed");
+    let node = |id: &str| &two.nodes[two.find(id).unwrap_or_else(|| panic!("{id}: {:?}", ids(&two)))];
+    assert_eq!(node("finetune/seed2/x/random/2").params["seed"], 2);
+    assert_eq!(node("sample/seed2/x/random/2").params["seed"], 2);
+    assert_eq!(node("base/seed2/tiny").params["init_seed"], 2);
+    assert_eq!(node("metrics/seed2/x/none").params["seed"], 2);
+    assert_eq!(ids(&two).iter().filter(|i| i.starts_with("report")).count(), 1);
+}
+
+#[test]
+fn ewc_and_lwf_train_on_no_replay_mixes_with_their_regulariser() {
+    let d = tempfile::tempdir().unwrap();
+    let g = build_graph(
+        &pipeline(d.path(), &["none", "ewc", "lwf"], true, "[ewc]\nlambda = 7.5\n[lwf]\ntemperature = 3.0\nweight = 0.5\n"),
+        &inscl_store::Store::open(d.path().join("store")).unwrap(),
+    )
+    .unwrap();
+    let node = |id: &str| &g.nodes[g.find(id).unwrap_or_else(|| panic!("{id}: {:?}", ids(&g)))];
+    let input = |id: &str, role: &str| {
+        let n = node(id);
+        n.inputs.iter().find(|(r, _)| r == role).map(|(_, i)| match i {
+            inscl_dag::NodeInput::Node(k) => g.nodes[*k].id.clone(),
+            inscl_dag::NodeInput::Source(_) => "source".into(),
+        })
+    };
+    // No sample instance of their own: the same mixes as No Replay.
+    assert!(!ids(&g).iter().any(|i| i.starts_with("sample/x/ewc") || i.starts_with("sample/x/lwf")));
+    assert_eq!(input("finetune/x/ewc/2", "mix").as_deref(), Some("sample/x/none/2"));
+    // EWC's Fisher is taken on the previous stage's mix; LwF's teacher is its init.
+    assert_eq!(input("finetune/x/ewc/3", "prev_mix").as_deref(), Some("sample/x/none/2"));
+    assert_eq!(input("finetune/x/ewc/2", "prev_mix").as_deref(), Some("sample/single/A"));
+    assert_eq!(input("finetune/x/lwf/3", "prev_mix"), None);
+    assert_eq!(input("finetune/x/lwf/3", "init").as_deref(), Some("finetune/x/lwf/2"));
+    assert_eq!(node("finetune/x/ewc/2").params["regularizer"], serde_json::json!({"kind": "ewc", "lambda": 7.5}));
+    assert_eq!(
+        node("finetune/x/lwf/2").params["regularizer"],
+        serde_json::json!({"kind": "lwf", "temperature": 3.0, "weight": 0.5})
+    );
+    // Stage 1 is shared and unregularised; No Replay's trainings carry no regulariser key at all.
+    assert!(node("finetune/single/A").params.get("regularizer").is_none());
+    assert!(node("finetune/x/none/2").params.get("regularizer").is_none());
+}
+
+#[test]
+fn joint_trains_one_model_per_order_on_every_category() {
+    let d = tempfile::tempdir().unwrap();
+    let pl = pipeline(d.path(), &["none"], true, "");
+    let pl = Pipeline { joint: true, ..pl };
+    let g = build_graph(&pl, &inscl_store::Store::open(d.path().join("store")).unwrap()).unwrap();
+    let node = |id: &str| &g.nodes[g.find(id).unwrap_or_else(|| panic!("{id}: {:?}", ids(&g)))];
+    assert_eq!(node("sample/joint/x").params["categories"], serde_json::json!(["A", "B", "C"]));
+    assert!(g.find("finetune/joint/x").is_some());
+    let metrics = node("metrics/x/none");
+    let joint: Vec<&String> = metrics.inputs.iter().map(|(r, _)| r).filter(|r| r.starts_with("joint/")).collect();
+    assert_eq!(joint, ["joint/000", "joint/001", "joint/002"]);
 }

@@ -78,10 +78,23 @@ pub struct PipelineCtx {
     pub base_dir: PathBuf,
     /// The store's hash cache: scanning an unchanged source folder costs a `stat` per file.
     pub hashes: HashCache,
+    /// The replicate's part of the ids of its seed-dependent instances: `seed<s>/` when the pipeline names
+    /// `seeds`, else empty (ids only; keys change through the seeded params themselves).
+    pub tag: String,
     minilm: std::sync::OnceLock<Result<Arc<SourceTree>, String>>,
 }
 
 impl PipelineCtx {
+    /// Whether the base model depends on the replicate's seed (the tiny model's initialisation does).
+    pub fn base_varies(&self) -> bool {
+        self.sections.model.base_path(&self.base_dir).is_none()
+    }
+
+    /// `tag` where the instance depends on the seed only through the base model, else empty.
+    pub fn base_tag(&self) -> &str {
+        if self.base_varies() { &self.tag } else { "" }
+    }
+
     /// The MiniLM folder as a source input: its content enters the keys of the stages that use it.
     pub fn minilm(&self) -> Result<NodeInput, PipelineError> {
         let dir = self.sections.embed.minilm_path(&self.base_dir, &self.pipeline.models);
@@ -111,14 +124,17 @@ pub fn model_tree(dir: &Path, hashes: &HashCache) -> Result<SourceTree, Pipeline
 
 /// The DAG of a pipeline: ingest → annotate, embed → distance, insinfo → sample → finetune → evaluate →
 /// metrics → report. Stage 1 of every method and the experts share nodes, since they train on the same data.
-/// Only what the chosen methods need ([`inscl_sample::ReplayMethod::needs`]) is built.
+/// Only what the chosen methods need ([`inscl_sample::ReplayMethod::needs`]) is built. Each seed of `seeds` is
+/// a replicate: everything from the base model on is built again with that seed; what no seed changes (ingest,
+/// tags, MiniLM embeddings, test sets, stage-1 mixes) is one node for all of them.
 pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, PipelineError> {
     let base_dir = pipeline.file.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let p = PipelineCtx {
+    let mut p = PipelineCtx {
         pipeline: pipeline.clone(),
         sections: pipeline.sections.clone(),
         base_dir,
         hashes: store.hash_cache(),
+        tag: String::new(),
         minilm: Default::default(),
     };
     let mut g = Graph::default();
@@ -127,48 +143,82 @@ pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, Pipeline
     if pipeline.orders.is_empty() || (methods.is_empty() && !pipeline.experts) {
         return Ok(g);
     }
+    let mut metrics = Vec::new();
+    for &seed in &pipeline.seeds {
+        p.sections = pipeline.sections_for(seed);
+        p.tag = if pipeline.seeded { format!("seed{seed}/") } else { String::new() };
+        metrics.extend(push_replicate(&mut g, &p, ingest, seed)?);
+    }
+    // Relative Gain needs the experts' upper bounds; without them metrics.parquet holds the R matrix only.
+    if !metrics.is_empty() && pipeline.experts {
+        report::push(&mut g, &p, &metrics);
+    }
+    Ok(g)
+}
+
+/// One replicate's instances, from the base model to the metrics of every (order, method); returns the
+/// metrics nodes. Seed-independent instances are found by id (see [`inscl_dag::add`]) rather than rebuilt.
+fn push_replicate(g: &mut Graph, p: &PipelineCtx, ingest: usize, seed: u64) -> Result<Vec<usize>, PipelineError> {
+    let pipeline = &p.pipeline;
+    let methods = &pipeline.methods;
     let wanted = Wanted::of(methods);
-    let base = base::push_base(&mut g, &p, ingest)?;
+    let base = base::push_base(g, p, ingest)?;
     let (annotate, tag_emb) = if wanted.insinfo {
-        let a = annotate::push(&mut g, &p, ingest)?;
-        (Some(a), Some(embed::push_tags(&mut g, &p, a)?))
+        let a = annotate::push(g, p, ingest)?;
+        (Some(a), Some(embed::push_tags(g, p, a)?))
     } else {
         (None, None)
     };
-    let ins_emb = if wanted.instruction_embeddings { Some(embed::push_instructions(&mut g, &p, ingest, &base)?) } else { None };
+    let ins_emb = if wanted.instruction_embeddings { Some(embed::push_instructions(g, p, ingest, &base)?) } else { None };
     let dist = |g: &mut Graph, on: bool, w: Weights| match (on, ins_emb) {
-        (true, Some(e)) => Some(distance::push(g, &p, e, w)),
+        (true, Some(e)) => Some(distance::push(g, p, e, w)),
         _ => None,
     };
-    let (w_real, w_uniform) = (dist(&mut g, wanted.w_real, Weights::Real), dist(&mut g, wanted.w_uniform, Weights::Uniform));
-    let inst_emb = if wanted.instance_embeddings { Some(embed::push_instances(&mut g, &p, ingest)?) } else { None };
-    let mut testsets = std::collections::BTreeMap::new();
-    let mut testset = |g: &mut Graph, cat: &str| *testsets.entry(cat.to_string()).or_insert_with(|| evaluate::push_testset(g, &p, cat, ingest));
+    let (w_real, w_uniform) = (dist(g, wanted.w_real, Weights::Real), dist(g, wanted.w_uniform, Weights::Uniform));
+    let inst_emb = if wanted.instance_embeddings { Some(embed::push_instances(g, p, ingest)?) } else { None };
+    let testset = |g: &mut Graph, cat: &str| evaluate::push_testset(g, p, cat, ingest);
+    let tag = &p.tag;
+    let cats_all: std::collections::BTreeSet<&String> = pipeline.orders.values().flatten().collect();
 
+    // R[0][j]: the base model before any training, on every category.
+    let base_label = format!("{}base", p.base_tag());
+    let mut zeroshot = std::collections::BTreeMap::new();
+    for &c in &cats_all {
+        let ts = testset(g, c);
+        zeroshot.insert(c.clone(), evaluate::push(g, p, base.input(), &base_label, ts));
+    }
     let mut experts = std::collections::BTreeMap::new();
     if pipeline.experts {
-        let cats: std::collections::BTreeSet<&String> = pipeline.orders.values().flatten().collect();
-        for c in cats {
-            let mix = sample::push_single(&mut g, &p, c, ingest);
-            let ft = train::push_finetune(&mut g, &p, format!("single/{c}"), &base, mix);
-            let ts = testset(&mut g, c);
-            experts.insert(c.clone(), evaluate::push(&mut g, &p, ft, ts));
+        for &c in &cats_all {
+            let mix = sample::push_single(g, p, c, ingest);
+            let ft = train::push_finetune(g, p, format!("{tag}single/{c}"), &base, mix, None);
+            let ts = testset(g, c);
+            experts.insert(c.clone(), evaluate::push_checkpoint(g, p, ft, ts));
         }
     }
     let mut metrics = Vec::new();
     for (order, cats) in &pipeline.orders {
         let insinfo: Vec<Option<usize>> = (0..cats.len())
             .map(|i| match (annotate, tag_emb) {
-                (Some(a), Some(t)) if i >= 1 => Some(insinfo::push(&mut g, &p, order, &cats[..=i], a, t, ingest)),
+                (Some(a), Some(t)) if i >= 1 => Some(insinfo::push(g, p, order, &cats[..=i], a, t, ingest)),
                 _ => None,
             })
             .collect();
+        let joint = if pipeline.joint {
+            let mix = sample::push_joint(g, p, order, cats, ingest);
+            let ft = train::push_finetune(g, p, format!("{tag}joint/{order}"), &base, mix, None);
+            cats.iter().map(|c| { let ts = testset(g, c); evaluate::push_checkpoint(g, p, ft, ts) }).collect()
+        } else {
+            Vec::new()
+        };
         for &method in methods {
             let mut prev = base.clone();
+            let mut prev_mix = None;
             let mut cells = Vec::new();
+            let mut next = Vec::new();
             for i in 0..cats.len() {
                 let (mix, id) = if i == 0 {
-                    (sample::push_single(&mut g, &p, &cats[0], ingest), format!("single/{}", cats[0]))
+                    (sample::push_single(g, p, &cats[0], ingest), format!("{tag}single/{}", cats[0]))
                 } else {
                     let inputs = sample::SampleNodeInputs {
                         ingest,
@@ -178,24 +228,30 @@ pub fn build_graph(pipeline: &Pipeline, store: &Store) -> Result<Graph, Pipeline
                         instruction_embeddings: ins_emb,
                         instance_embeddings: inst_emb,
                     };
-                    (sample::push(&mut g, &p, order, cats, method, i + 1, &inputs)?, format!("{order}/{method}/{}", i + 1))
+                    (sample::push(g, p, order, cats, method.replay(), i + 1, &inputs)?, format!("{tag}{order}/{method}/{}", i + 1))
                 };
-                let ft = train::push_finetune(&mut g, &p, id, &prev, mix);
+                // Stage 1 trains alike for every method; the regularisers act from stage 2 on.
+                let reg = if i == 0 { None } else { train::regularizer(p, method, prev_mix) };
+                let ft = train::push_finetune(g, p, id, &prev, mix, reg);
                 for (j, c) in cats[..=i].iter().enumerate() {
-                    let ts = testset(&mut g, c);
-                    cells.push((i, j, evaluate::push(&mut g, &p, ft, ts)));
+                    let ts = testset(g, c);
+                    cells.push((i, j, evaluate::push_checkpoint(g, p, ft, ts)));
+                }
+                // FWT: the model after this stage on the category it learns next.
+                if let Some(c) = cats.get(i + 1) {
+                    let ts = testset(g, c);
+                    next.push(evaluate::push_checkpoint(g, p, ft, ts));
                 }
                 prev = base::Init::Node(ft);
+                prev_mix = Some(mix);
             }
             let ups: Vec<(usize, usize)> = cats.iter().enumerate().filter_map(|(j, c)| experts.get(c).map(|&e| (j, e))).collect();
-            metrics.push(evaluate::push_metrics(&mut g, &p, order, method, cats, &cells, &ups));
+            let zs: Vec<usize> = cats.iter().map(|c| zeroshot[c]).collect();
+            let scores = evaluate::RunScores { cells: &cells, upper_bounds: &ups, zeroshot: &zs, next: &next, joint: &joint };
+            metrics.push(evaluate::push_metrics(g, p, seed, order, method, cats, &scores));
         }
     }
-    // Relative Gain needs the experts' upper bounds; without them metrics.parquet holds the R matrix only.
-    if !metrics.is_empty() && pipeline.experts {
-        report::push(&mut g, &p, &metrics);
-    }
-    Ok(g)
+    Ok(metrics)
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use inscl_tables::MetricRow;
 use inscl_report::{ArtifactRef, ParamsFormat, ReportInput, render_report};
 use inscl_store::Outputs;
 
-const VERSION: &str = "3";
+// 4: seeds with confidence intervals, significance, zero-shot, FWT, the joint bound and flagged bounds.
+const VERSION: &str = "4";
 
 /// The settings a report shows: what decides its numbers, as typed values. Runtime knobs (devices, save cadence,
 /// batch sizes, request concurrency) and comments are left out, so changing them leaves the report cached.
@@ -22,6 +23,8 @@ pub struct ReportParams {
     description: String,
     methods: Vec<ReplayMethod>,
     experts: bool,
+    seeds: Vec<u64>,
+    joint: bool,
     orders: BTreeMap<String, Vec<String>>,
     settings: serde_json::Value,
 }
@@ -34,7 +37,14 @@ fn report_params(p: &PipelineCtx) -> ReportParams {
         "annotate": p.sections.annotate, "embed": p.sections.embed, "distance": p.sections.distance,
         "insinfo": p.sections.insinfo, "replay": p.sections.replay, "model": p.sections.model,
         "finetune": p.sections.finetune, "evaluate": p.sections.evaluate,
+        "ewc": p.sections.ewc, "lwf": p.sections.lwf,
     });
+    // With `seeds`, each replicate sets these itself; the file's value is not what ran.
+    if pl.seeded {
+        for (section, key) in [("replay", "seed"), ("finetune", "seed"), ("model", "init_seed")] {
+            settings[section].as_object_mut().map(|o| o.remove(key));
+        }
+    }
     for (section, key) in [
         ("annotate", "concurrency"),
         ("embed", "batch_size"),
@@ -51,6 +61,8 @@ fn report_params(p: &PipelineCtx) -> ReportParams {
         description: pl.description.clone(),
         methods: pl.methods.clone(),
         experts: pl.experts,
+        seeds: pl.seeds.clone(),
+        joint: pl.joint,
         orders: pl.orders.clone(),
         settings,
     }

@@ -209,5 +209,36 @@ pub fn push(
     }
     let r = &p.sections.replay;
     let params = SampleParams { order: order.into(), categories: cats[..stage].to_vec(), method, stage, alpha: r.alpha, seed: r.seed };
-    Ok(add(g, format!("sample/{order}/{method}/{stage}"), ReplayMix { params }, wired))
+    Ok(add(g, format!("sample/{}{order}/{method}/{stage}", p.tag), ReplayMix { params }, wired))
+}
+
+/// The joint upper bound's mix: every train instance of every category of the order, at once. The categories
+/// are sorted in the key, so orders of the same categories share it (the training shuffles them anyway).
+pub struct JointMix {
+    params: JointParams,
+}
+
+#[derive(serde::Serialize)]
+pub struct JointParams {
+    categories: Vec<String>,
+}
+
+inscl_dag::impl_stage!(JointMix, "sample", VERSION, JointParams);
+
+impl JointMix {
+    pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
+        let all = instances(ctx.artifact("ingest")?)?;
+        let cats = &self.params.categories;
+        let rows: Vec<(&InstanceRow, bool)> = all.iter().filter(|r| r.train() && cats.contains(&r.category)).map(|r| (r, false)).collect();
+        if let Some(c) = cats.iter().find(|c| !rows.iter().any(|(r, _)| &r.category == *c)) {
+            return Err(PipelineError::Empty(format!("category {c} has no train instances")));
+        }
+        write(Outputs::default(), &mix_rows(ctx, &rows)?)
+    }
+}
+
+pub fn push_joint(g: &mut Graph, _p: &PipelineCtx, order: &str, cats: &[String], ingest: usize) -> usize {
+    let mut categories = cats.to_vec();
+    categories.sort();
+    add(g, format!("sample/joint/{order}"), JointMix { params: JointParams { categories } }, vec![("ingest".into(), NodeInput::Node(ingest))])
 }

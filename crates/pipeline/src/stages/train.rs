@@ -7,6 +7,7 @@ use inscl_dag::add;
 use crate::device::{DeviceChoice, DeviceKind, LIBTORCH_VERSION, Precision};
 use inscl_dag::{Graph, NodeInput};
 use crate::sections::FinetuneSection;
+use inscl_sample::{RegularizerKind, ReplayMethod};
 
 // 3: targets end with the model folder's EOS (SmolLM2-Instruct: <|im_end|>), not a hard-coded <|endoftext|>.
 // 4: right-padded training batches attend through SDPA's `is_causal` kernels (KV heads grouped by SDPA)
@@ -28,6 +29,20 @@ pub struct FinetuneParams {
     pub seed: u64,
     pub precision: Precision,
     pub libtorch: &'static str,
+    /// EWC's or LwF's term, for their stages 2 and later; absent (and so out of the serialised key) otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regularizer: Option<RegularizerParams>,
+}
+
+/// What a regularised training adds to its loss: the finetune crate's `RegularizerParams`, field for field
+/// (the same serde shape, so the key is what training consumes; the exec crate converts one to the other).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RegularizerParams {
+    /// λ/2 · Σ F (θ − θ*)², F the diagonal Fisher of the previous stage's mix (the `prev_mix` input).
+    Ewc { lambda: f64 },
+    /// weight · T² · KL(teacher ‖ student), the teacher the previous stage's model (the `init` input).
+    Lwf { temperature: f64, weight: f64 },
 }
 
 impl FinetuneParams {
@@ -45,6 +60,7 @@ impl FinetuneParams {
             seed: f.seed,
             precision: Precision::of(kind),
             libtorch: LIBTORCH_VERSION,
+            regularizer: None,
         }
     }
 }
@@ -66,17 +82,43 @@ pub struct Finetune {
 
 inscl_dag::impl_stage!(Finetune, "finetune", FINETUNE_VERSION, FinetuneParams);
 
+/// A regularised stage's term and, for EWC, the mix its Fisher is computed on.
+pub struct Regularized {
+    pub params: RegularizerParams,
+    pub prev_mix: Option<usize>,
+}
+
+/// The regulariser of `method` at a stage after the first, whose previous stage trained on `prev_mix`.
+pub fn regularizer(p: &PipelineCtx, method: ReplayMethod, prev_mix: Option<usize>) -> Option<Regularized> {
+    match method.regularizer()? {
+        RegularizerKind::Ewc => Some(Regularized { params: RegularizerParams::Ewc { lambda: p.sections.ewc.lambda }, prev_mix }),
+        RegularizerKind::Lwf => {
+            let l = &p.sections.lwf;
+            Some(Regularized { params: RegularizerParams::Lwf { temperature: l.temperature, weight: l.weight }, prev_mix: None })
+        }
+    }
+}
+
 /// One training stage: `init`'s weights trained on the mix of node `mix`. `id` names it
-/// (`single/<category>` for stage 1 and the experts, `<order>/<method>/<stage>` otherwise).
-pub fn push_finetune(g: &mut Graph, p: &PipelineCtx, id: String, init: &Init, mix: usize) -> usize {
+/// (`single/<category>` for stage 1 and the experts, `joint/<order>`, `<order>/<method>/<stage>` otherwise,
+/// each after the replicate's tag).
+pub fn push_finetune(g: &mut Graph, p: &PipelineCtx, id: String, init: &Init, mix: usize, reg: Option<Regularized>) -> usize {
     let f = &p.sections.finetune;
+    let mut params = FinetuneParams::of(f, f.device.kind());
+    let mut inputs = vec![("init".into(), init.input()), ("mix".into(), NodeInput::Node(mix))];
+    if let Some(r) = reg {
+        params.regularizer = Some(r.params);
+        if let Some(m) = r.prev_mix {
+            inputs.push(("prev_mix".into(), NodeInput::Node(m)));
+        }
+    }
     let stage = Finetune {
-        params: FinetuneParams::of(f, f.device.kind()),
+        params,
         runtime: FinetuneRuntime {
             device: f.device,
             save_every_secs: f.save_every_secs,
             gradient_checkpointing: f.gradient_checkpointing,
         },
     };
-    add(g, format!("finetune/{id}"), stage, vec![("init".into(), init.input()), ("mix".into(), NodeInput::Node(mix))])
+    add(g, format!("finetune/{id}"), stage, inputs)
 }
