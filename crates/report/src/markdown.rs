@@ -179,7 +179,7 @@ fn significance(md: &mut String, runs: &Runs) {
     let mut table = String::from(
         "| Order | Baseline | Δ Final RG | 95 % CI | p | Δ AVG RG | 95 % CI | p |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
     );
-    let mut tests = Vec::new();
+    let (mut tests, mut rows) = (Vec::new(), 0);
     for order in &runs.orders {
         let Some(ours) = order.seeds.iter().position(|s| s[0].method == INSCL) else { continue };
         for (b, base) in order.seeds.iter().enumerate() {
@@ -203,11 +203,15 @@ fn significance(md: &mut String, runs: &Runs) {
                 }
             }
             let _ = writeln!(table, "| {} | `{}` | {} | {} |", cell(&order.name), cell(&base[0].method), show(fin), show(avg));
+            rows += 1;
         }
     }
-    if tests.is_empty() {
+    if rows == 0 {
         let _ = writeln!(md, "Not shown: it needs method `{INSCL}` and at least one other method in the same order.\n");
         return;
+    }
+    if tests.is_empty() {
+        tests.push("none: every difference is undefined (n/a)".to_string());
     }
     let _ = writeln!(
         md,
