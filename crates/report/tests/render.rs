@@ -286,3 +286,39 @@ fn forgetting_mean_skips_categories_without_an_fg() {
     assert!(md.contains("| 2. B | 75.00 |"), "{md}");
     assert!(md.contains("| **mean** (over categories with an FG) | **75.00** (1 of 2) |"), "{md}");
 }
+
+/// One seed, zero-shot scores above one expert: the bound is flagged, the RG that divides by it is marked, and
+/// the significance section falls back to the paired bootstrap over categories and says so.
+#[test]
+fn one_seed_flags_a_weak_bound_and_uses_the_bootstrap() {
+    use inscl_evaluate::metrics::{ExtraScores, extra_rows};
+    // Forward order A B C D; A's expert (50) is below A's zero-shot score (55), the others are above theirs.
+    let forward = ["A", "B", "C", "D"];
+    let zeroshot = vec![55.0, 1.0, 2.0, 3.0];
+    let mut rows = Vec::new();
+    for (method, r) in [
+        ("none", &[&[50.0][..], &[25.0, 40.0], &[20.0, 20.0, 80.0], &[10.0, 12.0, 40.0, 60.0]]),
+        ("inscl", &[&[50.0][..], &[45.0, 40.0], &[40.0, 36.0, 80.0], &[35.0, 32.0, 72.0, 60.0]]),
+    ] {
+        let rm = matrix(&forward, r);
+        rows.extend(metric_rows(1, "forward", method, &rm, &upbounds()).unwrap());
+        let extra = ExtraScores { zeroshot: Some(zeroshot.clone()), next: Some(vec![5.0, 6.0, 7.0]), joint: None };
+        rows.extend(extra_rows(1, "forward", method, &rm, &extra).unwrap());
+    }
+    let md = String::from_utf8(render_report(&input(rows)).unwrap()[0].1.clone()).unwrap();
+    assert!(md.contains("| A | 50.00 | 55.00 | ⚠ 50.00 below zero-shot 55.00 (seed 1) |"), "{md}");
+    assert!(md.contains("| B | 40.00 | 1.00 |  |"), "{md}");
+    // Every stage's RG divides by A's bound, so every RG is marked; with one seed there is no interval.
+    assert!(md.contains("| forward | inscl | 80.00 † | 85.00 † | 4.08 † | -10.33 | 49.75 |"), "{md}");
+    assert!(md.contains("| inscl | 90.00 † | 85.00 † | 80.00 † |"), "{md}");
+    assert!(md.contains("paired bootstrap over 3 categories (10000 resamples, 1 seed)"), "{md}");
+    // Per category, InsCL keeps more at every stage, so every resample favours it: p is 0 and the interval
+    // lies above 0. Observed: final 80 − 33.33 = +46.67, AVG 85 − 42.78 = +42.22 (see hand_made_rows).
+    let line = md.lines().find(|l| l.starts_with("| forward | `none` |")).unwrap_or_else(|| panic!("{md}"));
+    let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+    assert_eq!((cells[2], cells[4], cells[5], cells[7]), ("+46.67", "< 0.0001", "+42.22", "< 0.0001"), "{line}");
+    let low: f64 = cells[3].trim_matches(['[', ']']).split_once(", ").unwrap().0.parse().unwrap();
+    assert!(low > 0.0, "{line}");
+    // FWT_2 = 5 − 1, FWT_3 = 6 − 2, FWT_4 = 7 − 3: 4 each, mean 4.
+    assert!(md.contains("| inscl | 4.00 | 4.00 | 4.00 | 4.00 |"), "{md}");
+}
