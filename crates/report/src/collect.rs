@@ -131,7 +131,9 @@ pub(crate) fn collect(rows: &[MetricRow]) -> Result<Runs, ReportError> {
                 match shared.get(&(group.seed, what, category.clone())) {
                     Some((first, ..)) if (first - value).abs() > 1e-9 => {
                         return Err(ReportError::InconsistentUpbound {
-                            category: format!("{category} ({what}, seed {})", group.seed),
+                            category: category.clone(),
+                            seed: group.seed,
+                            what,
                             first: *first,
                             second: value,
                             order: group.order.clone(),
@@ -146,9 +148,9 @@ pub(crate) fn collect(rows: &[MetricRow]) -> Result<Runs, ReportError> {
             }
             Ok(())
         };
-        check("upbound", &run.upbound)?;
+        check("upper bound", &run.upbound)?;
         if let Some(zs) = &run.zeroshot {
-            check("zero-shot", zs)?;
+            check("zero-shot score", zs)?;
         }
         match orders.iter_mut().find(|o| o.0 == group.order) {
             Some(existing) if existing.1 != categories => {

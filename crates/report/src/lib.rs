@@ -63,8 +63,9 @@ pub enum ReportError {
     BadRun { order: String, method: String, problem: String },
     #[error("order {order}: method {method} learns {found:?} but method {first_method} learns {expected:?}")]
     InconsistentOrder { order: String, method: String, found: Vec<String>, first_method: String, expected: Vec<String> },
-    #[error("category {category}: upper bound {first} in one run but {second} in order {order}, method {method}")]
-    InconsistentUpbound { category: String, first: f64, second: f64, order: String, method: String },
+    /// A score every run of a seed shares (the expert's, the base model's) differs between two runs.
+    #[error("category {category}, seed {seed}: {what} {first} in one run but {second} in order {order}, method {method}")]
+    InconsistentUpbound { category: String, seed: u64, what: &'static str, first: f64, second: f64, order: String, method: String },
     #[error("plot file name {file} would be written twice: rename an order or method ({names})")]
     FileNameClash { file: String, names: String },
     #[error("the embedded Noto Sans font could not be registered with plotters")]
