@@ -108,18 +108,25 @@ mod tests {
     /// (which leave the cadence out) are the key's fields, by name, value and order.
     #[test]
     fn keyed_params_are_the_serialised_train_params() {
-        let p = FinetuneParams::of(&Default::default(), DeviceKind::Cpu);
         let runtime = FinetuneRuntime {
             device: inscl_pipeline::DeviceChoice::Cpu,
             save_every_secs: 123,
             gradient_checkpointing: true,
         };
-        let train = serde_json::to_value(train_params(&p, &runtime)).unwrap();
-        let key = serde_json::to_value(&p).unwrap();
-        let train = train.as_object().unwrap();
-        let key = key.as_object().unwrap();
-        let key_train: Vec<(&String, &serde_json::Value)> = key.iter().filter(|(k, _)| train.contains_key(*k)).collect();
-        assert_eq!(key_train, train.iter().collect::<Vec<_>>());
-        assert_eq!(key.len(), train.len() + 2, "besides the train params the key has precision and libtorch: {key:?}");
+        // Unregularised, EWC and LwF: the regulariser is in both or in neither, with the same fields.
+        for regularizer in [
+            None,
+            Some(RegularizerParams::Ewc { lambda: 7.5 }),
+            Some(RegularizerParams::Lwf { temperature: 3.0, weight: 0.5 }),
+        ] {
+            let p = FinetuneParams { regularizer, ..FinetuneParams::of(&Default::default(), DeviceKind::Cpu) };
+            let train = serde_json::to_value(train_params(&p, &runtime)).unwrap();
+            let key = serde_json::to_value(&p).unwrap();
+            let train = train.as_object().unwrap();
+            let key = key.as_object().unwrap();
+            let key_train: Vec<(&String, &serde_json::Value)> = key.iter().filter(|(k, _)| train.contains_key(*k)).collect();
+            assert_eq!(key_train, train.iter().collect::<Vec<_>>());
+            assert_eq!(key.len(), train.len() + 2, "besides the train params the key has precision and libtorch: {key:?}");
+        }
     }
 }
