@@ -5,11 +5,13 @@
 //!
 //! ```text
 //! cargo run --release -p inscl-annotate --example json_rate -- \
-//!     --api-base http://127.0.0.1:8080/v1 [--model smollm2] [--tasks 50] [--dir ../shared/superni/tasks]
+//!     --api-base http://127.0.0.1:8080/v1 [--model smollm2] [--tasks 50] [--max-tokens 384] \
+//!     [--dir ../shared/superni/tasks]
 //! ```
 //! Each definition is sent once per mode, with exactly the tagger's request body (`OpenAiTagger::request_body`,
 //! whose first rung is `json_schema`; the plain mode drops `response_format`). A reply counts as *strict* when
-//! its content is, as a whole, a JSON list of objects with a non-empty string `tag`, and as *parsed* when the
+//! its content is, as a whole, a JSON list of objects with a non-empty string `tag` (or that list as the
+//! schema's `{"tags": [...]}`), and as *parsed* when the
 //! tagger's own repairs (fences, prose around the list, a cut-off tail, ...) recover tags from it.
 
 use inscl_annotate::OpenAiTagger;
@@ -22,6 +24,7 @@ struct Args {
     api_base: String,
     model: String,
     tasks: usize,
+    max_tokens: u64,
     dir: PathBuf,
 }
 
@@ -30,6 +33,7 @@ fn args() -> Args {
         api_base: "http://127.0.0.1:8080/v1".into(),
         model: "smollm2".into(),
         tasks: 50,
+        max_tokens: 384,
         dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/superni/tasks"),
     };
     let mut it = std::env::args().skip(1);
@@ -39,6 +43,7 @@ fn args() -> Args {
             "--api-base" => a.api_base = value(),
             "--model" => a.model = value(),
             "--tasks" => a.tasks = value().parse().expect("--tasks N"),
+            "--max-tokens" => a.max_tokens = value().parse().expect("--max-tokens N"),
             "--dir" => a.dir = PathBuf::from(value()),
             other => panic!("unknown flag {other} (see the header of examples/json_rate.rs)"),
         }
@@ -46,7 +51,7 @@ fn args() -> Args {
     a
 }
 
-/// The `Definition` of the first `n` task files by name, joined and trimmed as ingest does.
+/// The `Definition` of the first `n` task files by name, as ingest reads it.
 fn definitions(dir: &Path, n: usize) -> Vec<(String, String)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -59,19 +64,24 @@ fn definitions(dir: &Path, n: usize) -> Vec<(String, String)> {
         .into_iter()
         .take(n)
         .map(|p| {
-            let task: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-            let def = task["Definition"].as_array().map(|d| d.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n"));
-            (p.file_stem().unwrap().to_string_lossy().to_string(), def.unwrap_or_default().trim().to_string())
+            let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let task = inscl_data::parse_task(&p.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
+            (p.file_stem().unwrap().to_string_lossy().to_string(), task.definition)
         })
         .collect()
 }
 
-/// A whole reply that is the schema's shape: a list of objects, each with a non-empty string `tag`.
+/// A whole reply that is a tag list: a JSON list of objects, each with a non-empty string `tag` (the prompt's
+/// shape), or that list as `{"tags": [...]}` (the schema's shape: strict mode needs an object at the top).
 fn strict(content: &str) -> bool {
-    match serde_json::from_str::<Value>(content.trim()) {
-        Ok(Value::Array(items)) => {
+    let list = |v: &Value| {
+        v.as_array().is_some_and(|items| {
             !items.is_empty() && items.iter().all(|i| i["tag"].as_str().is_some_and(|t| !t.trim().is_empty()))
-        }
+        })
+    };
+    match serde_json::from_str::<Value>(content.trim()) {
+        Ok(v @ Value::Array(_)) => list(&v),
+        Ok(Value::Object(o)) => o.len() == 1 && o.get("tags").is_some_and(list),
         _ => false,
     }
 }
@@ -81,13 +91,16 @@ fn main() {
     let defs = definitions(&a.dir, a.tasks);
     let tagger = OpenAiTagger::with_api_key(&a.api_base, &a.model, String::new());
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    println!("{} definitions from {}, server {}", defs.len(), a.dir.display(), tagger.endpoint());
+    println!("{} definitions from {}, server {}, max_tokens {}", defs.len(), a.dir.display(), tagger.endpoint(), a.max_tokens);
     println!("| mode | strict JSON | parsed by the tagger | HTTP errors | seconds |\n|---|---:|---:|---:|---:|");
     for mode in ["json_schema", "none"] {
         let (mut ok_strict, mut ok_parsed, mut http_errors) = (0, 0, 0);
         let started = Instant::now();
         for (name, text) in &defs {
             let mut body = tagger.request_body(text);
+            // A small model under a grammar can loop to the end of its context (seen: 4096 tokens, 37 s); the
+            // same cap for both modes keeps the run to minutes. A reply cut there is counted as it is.
+            body["max_tokens"] = Value::from(a.max_tokens);
             if mode == "none" {
                 body.as_object_mut().expect("a JSON object").remove("response_format");
             }

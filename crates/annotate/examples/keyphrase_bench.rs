@@ -63,7 +63,7 @@ enum BenchError {
     Usage(String),
     #[error("reading {path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("{path}: field \"Definition\": {reason}")]
+    #[error("{reason}")]
     Definition { path: String, reason: String },
     #[error("loading MiniLM from {path}: {source}")]
     Model { path: String, source: inscl_model::ModelError },
@@ -132,52 +132,13 @@ fn definitions(dir: &Path, n: Option<usize>) -> Result<Vec<Instruction>, BenchEr
     files
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path).map_err(io(path))?;
-            let invalid = |reason: String| BenchError::Definition {
-                path: path.display().to_string(),
-                reason,
-            };
-            let value: serde_json::Value =
-                serde_json::from_str(&python_constants_to_null(&text)).map_err(|e| invalid(e.to_string()))?;
-            let parts = value["Definition"]
-                .as_array()
-                .ok_or_else(|| invalid("not a list".to_string()))?;
-            let parts: Vec<&str> = parts.iter().filter_map(|p| p.as_str()).collect();
+            let bytes = std::fs::read(path).map_err(io(path))?;
+            let task = inscl_data::parse_task(&path.display().to_string(), &bytes)
+                .map_err(|e| BenchError::Definition { path: path.display().to_string(), reason: e.to_string() })?;
             let id = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-            Ok(Instruction {
-                id,
-                text: parts.join("\n").trim().to_string(),
-            })
+            Ok(Instruction { id, text: task.definition })
         })
         .collect()
-}
-
-/// SuperNI files hold Python's `NaN` (the ingest stage reads them as null, as here; its helper is private to
-/// the data crate): bare `NaN`/`Infinity` outside strings become `null`.
-fn python_constants_to_null(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let (mut in_string, mut escaped) = (false, false);
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if !in_string {
-            if let Some(token) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|t| rest.starts_with(t)) {
-                out.push_str("null");
-                rest = &rest[token.len()..];
-                continue;
-            }
-            in_string = c == '"';
-        } else {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        }
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
 }
 
 fn main() -> Result<(), BenchError> {

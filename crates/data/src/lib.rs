@@ -17,4 +17,4 @@ pub mod synth;
 pub use error::DataError;
 pub use ingest::{FilesFn, IngestOutput, IngestParams, IngestReport, SourceFiles, ingest, is_source_file};
 pub use mapping::{CategoryMapping, QaSplit, SUPERNI16_NAME};
-pub use task_file::{TaskFile, TaskInstance};
+pub use task_file::{ParsedTask, TaskFile, TaskInstance, parse_task};

@@ -71,6 +71,8 @@ fn python_constants_to_null(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// One natural-instructions task file, as ingest reads it (`file` names it in errors): the `Definition` parts
+/// joined by "\n" and trimmed, the first category, whether every language is English, the instances.
 pub fn parse_task(file: &str, bytes: &[u8]) -> Result<ParsedTask, DataError> {
     let text = std::str::from_utf8(bytes).map_err(|e| DataError::NotUtf8 { file: file.to_string(), offset: e.valid_up_to() })?;
     let text = python_constants_to_null(text);
