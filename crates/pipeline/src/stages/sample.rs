@@ -55,14 +55,19 @@ inscl_dag::impl_stage!(SingleMix, "sample", VERSION, SingleParams);
 
 impl SingleMix {
     pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
-        let cat = &self.params.category;
-        let all = instances(ctx.artifact("ingest")?)?;
-        let rows: Vec<(&InstanceRow, bool)> = all.iter().filter(|r| r.train() && &r.category == cat).map(|r| (r, false)).collect();
-        if rows.is_empty() {
-            return Err(PipelineError::Empty(format!("category {cat} has no train instances")));
-        }
-        write(Outputs::default(), &mix_rows(ctx, &rows)?)
+        categories_mix(ctx, std::slice::from_ref(&self.params.category))
     }
+}
+
+/// Every train instance of `categories`, nothing replayed; each category must have at least one.
+fn categories_mix(ctx: &StageCtx, categories: &[String]) -> Result<Outputs, PipelineError> {
+    let all = instances(ctx.artifact("ingest")?)?;
+    let rows: Vec<(&InstanceRow, bool)> =
+        all.iter().filter(|r| r.train() && categories.contains(&r.category)).map(|r| (r, false)).collect();
+    if let Some(c) = categories.iter().find(|c| !rows.iter().any(|(r, _)| &r.category == *c)) {
+        return Err(PipelineError::Empty(format!("category {c} has no train instances")));
+    }
+    write(Outputs::default(), &mix_rows(ctx, &rows)?)
 }
 
 pub fn push_single(g: &mut Graph, _p: &PipelineCtx, category: &str, ingest: usize) -> usize {
@@ -227,13 +232,7 @@ inscl_dag::impl_stage!(JointMix, "sample", VERSION, JointParams);
 
 impl JointMix {
     pub fn run(&self, ctx: &StageCtx) -> Result<Outputs, PipelineError> {
-        let all = instances(ctx.artifact("ingest")?)?;
-        let cats = &self.params.categories;
-        let rows: Vec<(&InstanceRow, bool)> = all.iter().filter(|r| r.train() && cats.contains(&r.category)).map(|r| (r, false)).collect();
-        if let Some(c) = cats.iter().find(|c| !rows.iter().any(|(r, _)| &r.category == *c)) {
-            return Err(PipelineError::Empty(format!("category {c} has no train instances")));
-        }
-        write(Outputs::default(), &mix_rows(ctx, &rows)?)
+        categories_mix(ctx, &self.params.categories)
     }
 }
 
