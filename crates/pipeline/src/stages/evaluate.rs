@@ -155,29 +155,30 @@ impl Metrics {
         for (role, &(i, j)) in &m.cells {
             r[i][j] = Some(corpus_f100(ctx, role)?);
         }
-        let mut ups = BTreeMap::new();
-        for (role, &j) in &m.upper_bounds {
-            ups.insert(m.categories[j].clone(), corpus_f100(ctx, role)?);
-        }
-        let scores = |map: &BTreeMap<String, usize>| -> Result<Option<Vec<f64>>, PipelineError> {
-            if map.len() < n {
+        // The scores of `roles` (role, index) as a list of `len`; `None` unless every index has one.
+        let scores = |roles: Vec<(&String, usize)>, len: usize| -> Result<Option<Vec<f64>>, PipelineError> {
+            if roles.len() != len {
                 return Ok(None);
             }
-            let mut v = vec![0.0; n];
-            for (role, &j) in map {
-                v[j] = corpus_f100(ctx, role)?;
+            let mut v = vec![0.0; len];
+            for (role, k) in roles {
+                v[k] = corpus_f100(ctx, role)?;
             }
             Ok(Some(v))
         };
-        let mut next = vec![0.0; n.saturating_sub(1)];
-        for (role, &(i, _)) in &m.next {
-            next[i] = corpus_f100(ctx, role)?;
+        fn index(map: &BTreeMap<String, usize>) -> Vec<(&String, usize)> {
+            map.iter().map(|(role, &j)| (role, j)).collect()
         }
-        let joint = scores(&m.joint)?.map(|v| m.categories.iter().cloned().zip(v).collect());
-        let extra = ExtraScores { zeroshot: scores(&m.zeroshot)?, next: (m.next.len() + 1 == n).then_some(next), joint };
+        let by_category = |v: Vec<f64>| -> BTreeMap<String, f64> { m.categories.iter().cloned().zip(v).collect() };
+        let ups = scores(index(&m.upper_bounds), n)?.map(by_category);
+        let extra = ExtraScores {
+            zeroshot: scores(index(&m.zeroshot), n)?,
+            next: scores(m.next.iter().map(|(role, &(i, _))| (role, i)).collect(), n.saturating_sub(1))?,
+            joint: scores(index(&m.joint), n)?.map(by_category),
+        };
         let rm = RMatrix { categories: m.categories.clone(), r };
-        let mut rows = if ups.len() == n && n >= 2 {
-            metric_rows(m.seed, &m.order, m.method.name(), &rm, &ups)?
+        let mut rows = if let (Some(ups), true) = (&ups, n >= 2) {
+            metric_rows(m.seed, &m.order, m.method.name(), &rm, ups)?
         } else {
             r_rows(m.seed, &m.order, m.method.name(), &rm)
         };
@@ -215,30 +216,25 @@ pub fn push_metrics(g: &mut Graph, p: &PipelineCtx, seed: u64, order: &str, meth
         next: BTreeMap::new(),
         joint: BTreeMap::new(),
     };
+    // Each evaluate node becomes an input role, and the role's meaning a param: nothing is parsed back out of it.
+    fn wire<T>(inputs: &mut Vec<(String, NodeInput)>, meanings: &mut BTreeMap<String, T>, role: String, meaning: T, node: usize) {
+        meanings.insert(role.clone(), meaning);
+        inputs.push((role, NodeInput::Node(node)));
+    }
     for &(i, j, n) in s.cells {
-        let role = format!("r/{i:03}/{j:03}");
-        params.cells.insert(role.clone(), (i, j));
-        inputs.push((role, NodeInput::Node(n)));
+        wire(&mut inputs, &mut params.cells, format!("r/{i:03}/{j:03}"), (i, j), n);
     }
     for &(j, n) in s.upper_bounds {
-        let role = format!("up/{j:03}");
-        params.upper_bounds.insert(role.clone(), j);
-        inputs.push((role, NodeInput::Node(n)));
+        wire(&mut inputs, &mut params.upper_bounds, format!("up/{j:03}"), j, n);
     }
     for (j, &n) in s.zeroshot.iter().enumerate() {
-        let role = format!("zs/{j:03}");
-        params.zeroshot.insert(role.clone(), j);
-        inputs.push((role, NodeInput::Node(n)));
+        wire(&mut inputs, &mut params.zeroshot, format!("zs/{j:03}"), j, n);
     }
     for (i, &n) in s.next.iter().enumerate() {
-        let role = format!("next/{i:03}");
-        params.next.insert(role.clone(), (i, i + 1));
-        inputs.push((role, NodeInput::Node(n)));
+        wire(&mut inputs, &mut params.next, format!("next/{i:03}"), (i, i + 1), n);
     }
     for (j, &n) in s.joint.iter().enumerate() {
-        let role = format!("joint/{j:03}");
-        params.joint.insert(role.clone(), j);
-        inputs.push((role, NodeInput::Node(n)));
+        wire(&mut inputs, &mut params.joint, format!("joint/{j:03}"), j, n);
     }
     add(g, format!("metrics/{}{order}/{method}", p.tag), Metrics { params }, inputs)
 }
