@@ -32,17 +32,18 @@ fn reason(bound: f64, zeroshot: Option<f64>, seed: u64) -> Option<String> {
 impl Flags {
     pub fn of(runs: &Runs) -> Flags {
         let mut flags = Flags { expert: BTreeMap::new(), joint: BTreeMap::new(), zeroshot: BTreeMap::new() };
-        // (category, seed) → zero-shot: the same in every order and method of a seed (collect checks).
-        let mut zeroshot_seeds: BTreeMap<(String, u64), f64> = BTreeMap::new();
         for (o, order) in runs.orders.iter().enumerate() {
+            // The mean over seeds, the same for every order and method (collect checks each seed's scores).
+            if let Some(mean) = order.runs.first().and_then(|r| r.zeroshot.as_ref()) {
+                for (category, &z) in order.categories.iter().zip(mean) {
+                    flags.zeroshot.entry(category.clone()).or_insert(z);
+                }
+            }
             // Bounds and zero-shot scores are the same for every method of a seed; the first method's runs do.
             let Some(per_seed) = order.seeds.first() else { continue };
             for run in per_seed {
                 for (j, category) in order.categories.iter().enumerate() {
                     let zs = run.zeroshot.as_ref().map(|z| z[j]);
-                    if let Some(z) = zs {
-                        zeroshot_seeds.insert((category.clone(), run.seed), z);
-                    }
                     if let Some(why) = reason(run.upbound[j], zs, run.seed) {
                         flags.expert.entry(category.clone()).or_insert(why);
                     }
@@ -52,12 +53,6 @@ impl Flags {
                 }
             }
         }
-        let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
-        for ((category, _), z) in zeroshot_seeds {
-            let e = sums.entry(category).or_default();
-            *e = (e.0 + z, e.1 + 1);
-        }
-        flags.zeroshot = sums.into_iter().map(|(c, (s, n))| (c, s / n as f64)).collect();
         flags
     }
 
