@@ -17,7 +17,7 @@ use crate::batching::{epoch_plan, pad_batch};
 use crate::error::{FinetuneError, Result};
 use crate::examples::{EncodedExample, Example};
 use crate::optim::ParamState;
-use crate::train::{TrainParams, encode_stage, micro_batch_backward};
+use crate::train::{TrainParams, encode_stage, micro_batch_backward, predicting_states};
 use inscl_model::LlamaModel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -232,8 +232,7 @@ pub(crate) fn teacher_logits(
 ) -> Result<Tensor> {
     let _guard = tch::no_grad_guard();
     let hidden = tch::autocast(cuda, || distill.teacher.llama.hidden_states(input_ids, None));
-    let size = hidden.size()[2];
-    let predicting = hidden.f_narrow(1, 0, width - 1)?.f_reshape([-1, size])?.f_index_select(0, positions)?;
+    let predicting = predicting_states(&hidden, width, positions)?;
     Ok(tch::autocast(cuda, || distill.teacher.llama.logits(&predicting)).f_to_kind(Kind::Float)?)
 }
 

@@ -193,6 +193,13 @@ fn loss_positions(batch: &PaddedBatch) -> (Vec<i64>, Vec<i64>) {
     (positions, targets)
 }
 
+/// The hidden states `[positions, hidden]` at the flat `positions` (see [`loss_positions`]) of a `[rows, width,
+/// hidden]` batch: the states that predict a target token, the only ones the LM head needs.
+pub(crate) fn predicting_states(hidden: &Tensor, width: i64, positions: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+    let size = hidden.size()[2];
+    hidden.f_narrow(1, 0, width - 1)?.f_reshape([-1, size])?.f_index_select(0, positions)
+}
+
 /// Forward and backward of one micro batch: the cross-entropy (in f32) summed over its target tokens, divided
 /// by `loss_tokens` (the target tokens of the whole accumulated batch) before the backward pass; returns the
 /// undivided sum. The LM head runs only at the positions that predict a target token: prompts are most of every
@@ -223,8 +230,7 @@ pub(crate) fn micro_batch_backward(
     };
     // The cross-entropy sum, and the objective to divide and differentiate (the same tensor without LwF).
     let summed_loss = |hidden: &Tensor| -> std::result::Result<(Tensor, Tensor), tch::TchError> {
-        let size = hidden.size()[2];
-        let predicting = hidden.f_narrow(1, 0, width - 1)?.f_reshape([-1, size])?.f_index_select(0, &positions)?;
+        let predicting = predicting_states(hidden, width, &positions)?;
         let logits = tch::autocast(cuda, || model.llama.logits(&predicting)).f_to_kind(Kind::Float)?;
         let ce = logits.f_cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE_LABEL, 0.0)?;
         let objective = match &teacher {
