@@ -38,7 +38,7 @@ pub use keyphrase::KeyphraseTagger;
 pub use lemma::{Pos, WordNetLexicon};
 pub use local::LocalTagger;
 pub use normalise::TagNormaliser;
-pub use openai::{OnFailure, OpenAiTagger};
+pub use openai::{DEFAULT_MAX_TOKENS, OnFailure, OpenAiTagger};
 pub use response_format::{FormatStep, ResponseFormat};
 pub use stage::{Progress, annotate};
 

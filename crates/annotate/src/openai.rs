@@ -1,6 +1,7 @@
 //! The paper's tagger: the InsCL prompt sent to an OpenAI-compatible chat-completions endpoint.
 //!
-//! One request per instruction (`temperature` 0), `concurrency` requests in flight (scoped threads taking
+//! One request per instruction (`temperature` 0, at most `max_tokens` reply tokens: a model that loops under a
+//! schema would otherwise write until the server's context ends), `concurrency` requests in flight (scoped threads taking
 //! instructions from a shared queue). Failures are retried up to `max_retries` times: an unparseable reply
 //! at once, a 429, 408, 5xx, timeout or dropped connection after an exponential back-off (`backoff_base`,
 //! doubling, at most `backoff_max`) or after the server's `Retry-After` seconds when it sends them. Other
@@ -57,6 +58,8 @@ pub struct OpenAiTagger {
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub on_failure: OnFailure,
+    /// The reply's token cap, sent as `max_tokens` (part of [`Tagger::config`]).
+    pub max_tokens: usize,
     /// The keyphrase tagger for [`OnFailure::Keyphrase`] (required by it, unused otherwise).
     pub fallback: Option<KeyphraseTagger>,
     api_key: String,
@@ -100,6 +103,10 @@ enum Failure {
     Fatal(AnnotateError),
 }
 
+/// The default reply cap: room for `max_tags` tags with their explanations many times over; SmolLM2 under a
+/// schema once looped to 4,096 tokens (37 s) where its tag list needed under 300.
+pub const DEFAULT_MAX_TOKENS: usize = 1024;
+
 impl OpenAiTagger {
     /// A tagger with the key from [`API_KEY_ENV`] and the defaults: 8 requests in flight, 120 s timeout,
     /// 3 retries, back-off from 1 s up to 60 s.
@@ -120,6 +127,7 @@ impl OpenAiTagger {
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
             on_failure: OnFailure::Fail,
+            max_tokens: DEFAULT_MAX_TOKENS,
             fallback: None,
             api_key,
             ladder: FormatLadder::default(),
@@ -135,7 +143,7 @@ impl OpenAiTagger {
 
     /// The JSON body sent for one instruction, with the `response_format` now in use.
     pub fn request_body(&self, instruction_text: &str) -> Value {
-        request_body(&self.model, instruction_text, self.ladder.current())
+        request_body(&self.model, instruction_text, self.ladder.current(), self.max_tokens)
     }
 
     /// The `response_format` rung now in use: [`ResponseFormat::JsonSchema`] until a server refused it.
@@ -157,6 +165,7 @@ impl OpenAiTagger {
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max,
             ladder: &self.ladder,
+            max_tokens: self.max_tokens,
             agent: ureq::Agent::config_builder()
                 .timeout_global(Some(self.timeout))
                 .http_status_as_error(false)
@@ -171,7 +180,7 @@ impl OpenAiTagger {
     }
 }
 
-fn request_body(model: &str, instruction_text: &str, format: ResponseFormat) -> Value {
+fn request_body(model: &str, instruction_text: &str, format: ResponseFormat, max_tokens: usize) -> Value {
     let mut prompt = tagging_prompt(instruction_text);
     if format == ResponseFormat::JsonObject {
         prompt.push_str(JSON_OBJECT_NOTE);
@@ -180,6 +189,7 @@ fn request_body(model: &str, instruction_text: &str, format: ResponseFormat) -> 
         "model": model,
         "messages": [{"role": "user", "content": prompt}],
         "temperature": 0,
+        "max_tokens": max_tokens,
     });
     if let Some(field) = format.request_field() {
         body["response_format"] = field;
@@ -197,6 +207,7 @@ struct Client<'a> {
     backoff_base: Duration,
     backoff_max: Duration,
     ladder: &'a FormatLadder,
+    max_tokens: usize,
     agent: ureq::Agent,
 }
 
@@ -208,7 +219,7 @@ impl Client<'_> {
         let mut attempt = 0;
         loop {
             let format = self.ladder.current();
-            let body = request_body(self.model, &item.text, format).to_string();
+            let body = request_body(self.model, &item.text, format, self.max_tokens).to_string();
             sent += 1;
             let wait = match self.exchange(&body, format) {
                 Exchange::Reply(text) => match reply_content(&text).and_then(|c| parse_tag_reply(&c)) {
@@ -366,6 +377,7 @@ impl Tagger for OpenAiTagger {
             "endpoint": endpoint,
             "model": self.model,
             "temperature": 0,
+            "max_tokens": self.max_tokens,
             "response_format": {"version": FORMAT_VERSION, "ladder": ladder},
             "on_failure": self.on_failure,
             "fallback": fallback,

@@ -211,6 +211,7 @@ fn good_replies_with_key_exact_prompt_and_temperature_zero() {
     for request in requests.iter() {
         assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
         assert_eq!(request.body["temperature"], json!(0));
+        assert_eq!(request.body["max_tokens"], json!(inscl_annotate::DEFAULT_MAX_TOKENS));
         assert_eq!(request.body["model"], "test-model");
         assert_eq!(request.body["messages"][0]["role"], "user");
         assert_eq!(request.body["response_format"]["type"], "json_schema");
@@ -550,4 +551,17 @@ fn on_failure_is_lowercase_in_serde() {
     let parsed: OnFailure = serde_json::from_str("\"fail\"").unwrap();
     assert_eq!(parsed, OnFailure::Fail);
     assert!(serde_json::from_str::<OnFailure>("\"Keyphrase\"").is_err());
+}
+
+#[test]
+fn the_reply_cap_is_sent_and_keys_the_tags() {
+    let server = serve(1, |request, _| completion(&tags_for(&request.instruction())));
+    let mut tagger = tagger(&server);
+    let default_config = tagger.config();
+    assert_eq!(default_config["max_tokens"], json!(inscl_annotate::DEFAULT_MAX_TOKENS));
+    tagger.max_tokens = 300;
+    tagger.tag(&instructions(1)).unwrap();
+    assert_eq!(server.requests.lock().unwrap()[0].body["max_tokens"], json!(300));
+    assert_eq!(tagger.config()["max_tokens"], json!(300));
+    assert_ne!(tagger.config(), default_config, "a different cap may give different replies: another cache key");
 }

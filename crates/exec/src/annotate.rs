@@ -110,6 +110,7 @@ fn tagger(ctx: &StageCtx, a: &AnnotateSection) -> Result<Box<dyn inscl_annotate:
             let mut t = inscl_annotate::OpenAiTagger::from_env(&base, &model)?;
             t.concurrency = a.concurrency;
             t.on_failure = a.on_failure;
+            t.max_tokens = a.openai_max_tokens();
             if a.on_failure == inscl_annotate::OnFailure::Keyphrase {
                 t.fallback = Some(keyphrase(ctx, a)?);
             }

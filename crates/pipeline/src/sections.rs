@@ -78,6 +78,8 @@ pub struct AnnotateSection {
     /// openai: what an instruction that still has no parseable tags after the retries gets: `fail` (the stage
     /// fails, naming it) or `keyphrase` (the keyphrase tagger's tags, with `source` saying so).
     pub on_failure: inscl_annotate::OnFailure,
+    /// openai: the reply's token cap, sent as `max_tokens` (default [`inscl_annotate::DEFAULT_MAX_TOKENS`]).
+    pub max_tokens: Option<usize>,
     /// The WordNet 3.0 tables of the lemmatiser (fetched by `make setup`); default: under the models folder.
     pub wordnet: Option<PathBuf>,
 }
@@ -95,12 +97,18 @@ impl Default for AnnotateSection {
             local_model: None,
             max_new_tokens: 192,
             on_failure: inscl_annotate::OnFailure::Fail,
+            max_tokens: None,
             wordnet: None,
         }
     }
 }
 
 impl AnnotateSection {
+    /// The openai tagger's reply cap: `max_tokens`, else the default.
+    pub fn openai_max_tokens(&self) -> usize {
+        self.max_tokens.unwrap_or(inscl_annotate::DEFAULT_MAX_TOKENS)
+    }
+
     /// The local chat model folder: `local_model`, else the converted SmolLM2 of `make smollm2`.
     pub fn local_model_path(&self, base_dir: &Path, models: &Path) -> PathBuf {
         crate::models::resolve(self.local_model.as_deref(), base_dir, models, crate::models::SMOLLM2)

@@ -67,6 +67,12 @@ pub fn check_sections(s: &Sections, base_dir: &Path, models: &Path, methods: &[R
         return Err(problem("annotate", "on_failure", format!("only the openai tagger has a failure policy (tagger is {})", a.tagger.name())));
     }
     at_least("annotate", "max_new_tokens", a.max_new_tokens, 1)?;
+    if let Some(cap) = a.max_tokens {
+        if a.tagger != Tagger::Openai {
+            return Err(problem("annotate", "max_tokens", format!("only the openai tagger sends max_tokens (tagger is {}; the local tagger's cap is max_new_tokens)", a.tagger.name())));
+        }
+        at_least("annotate", "max_tokens", cap, 1)?;
+    }
     if a.tagger == Tagger::Openai {
         for (key, v) in [("api_base", &a.api_base), ("model", &a.model)] {
             if v.as_deref().is_none_or(str::is_empty) {
@@ -195,6 +201,7 @@ mod tests {
             ("annotate", "tagger = \"openai\"", "api_base"),
             ("annotate", "on_failure = \"keyphrase\"", "on_failure"),
             ("annotate", "on_failure = \"retry\"", "on_failure"),
+            ("annotate", "max_tokens = 512", "max_tokens"),
             ("embed", "batch_size = 0", "batch_size"),
             ("embed", "encoder = \"bert\"", "encoder"),
             ("distance", "solver = \"greedy\"", "solver"),

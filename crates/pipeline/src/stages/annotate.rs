@@ -24,6 +24,10 @@ pub struct AnnotateParams {
     /// The openai tagger's failure policy; absent for the other taggers (so their keys did not change).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<inscl_annotate::OnFailure>,
+    /// The openai tagger's reply cap (sent since the requests carry `max_tokens`, so openai keys cut before that
+    /// differ from today's); absent for the other taggers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<usize>,
 }
 
 /// Tags every instruction (run by the executor, which links the models behind the taggers).
@@ -64,6 +68,7 @@ pub fn push(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, Pipe
         api_base: a.api_base.clone(),
         max_new_tokens: a.max_new_tokens,
         on_failure: (a.tagger == Tagger::Openai).then_some(a.on_failure),
+        max_tokens: (a.tagger == Tagger::Openai).then(|| a.openai_max_tokens()),
     };
     Ok(add(g, format!("annotate/{}", a.tagger.name()), Annotate { params, section: a }, inputs))
 }

@@ -243,3 +243,20 @@ fn joint_trains_one_model_per_order_on_every_category() {
     let joint: Vec<&String> = metrics.inputs.iter().map(|(r, _)| r).filter(|r| r.starts_with("joint/")).collect();
     assert_eq!(joint, ["joint/000", "joint/001", "joint/002"]);
 }
+
+#[test]
+fn only_the_openai_tagger_keys_its_reply_cap() {
+    let d = tempfile::tempdir().unwrap();
+    let store = inscl_store::Store::open(d.path().join("store")).unwrap();
+    let annotate = |sections: &str, id: &str| {
+        let g = build_graph(&pipeline(d.path(), &["inscl"], false, sections), &store).unwrap();
+        g.nodes[g.find(id).unwrap_or_else(|| panic!("{id}: {:?}", ids(&g)))].params.clone()
+    };
+    let openai = "tagger = \"openai\"\napi_base = \"http://127.0.0.1:9\"\nmodel = \"m\"\n";
+    let capped = annotate(&format!("{openai}max_tokens = 300\n"), "annotate/openai");
+    assert_eq!(capped["max_tokens"], serde_json::json!(300));
+    let default = annotate(openai, "annotate/openai");
+    assert_eq!(default["max_tokens"], serde_json::json!(inscl_annotate::DEFAULT_MAX_TOKENS));
+    // The keyphrase tagger's key has no such field, so its cached tags stay valid.
+    assert!(annotate("", "annotate/keyphrase").get("max_tokens").is_none());
+}
