@@ -4,7 +4,8 @@
 
     python bench/ref_keybert.py [--tasks N|all] [--threads T] [--dir ../shared/superni/tasks] [--model DIR]
 
-Needs keybert and sentence-transformers (bench/README: a venv that borrows the project's torch through a .pth).
+Runs in bench/.venv (`make bench` pins keybert and sentence-transformers there; the venv borrows the project's
+torch through a .pth).
 Prints one line: definitions, seconds (model load excluded, as in our bench), definitions per second.
 """
 import argparse

