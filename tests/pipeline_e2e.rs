@@ -115,6 +115,13 @@ fn pipeline_runs_shares_stage_one_and_extends_incrementally() {
     let rebuilt = text(&forced).lines().filter(|l| l.starts_with("embed/") && l.contains("rebuilt")).count();
     assert!(rebuilt >= 2, "{}", text(&forced));
     assert_eq!(cache_files(), before);
+    // Without -v, `--only` lists no instance it found cached: one summary line says how many.
+    let quiet = run(&store, &["run", p, "--only", "embed"]);
+    assert!(quiet.status.success(), "{}", text(&quiet));
+    let out = text(&quiet);
+    let listed: Vec<&str> = out.lines().filter(|l| l.contains('/') && !l.contains(" in ")).collect();
+    assert!(listed.is_empty(), "{listed:?}");
+    assert!(out.contains("built 0, cached ") && out.contains(", failed 0 in"), "{out}");
 
     // The same pipeline in a fresh store, run in parallel again, gives byte-identical artifacts: the tiny
     // model's init, the training and the decoding do not depend on thread scheduling.
