@@ -402,3 +402,39 @@ fn a_symlinked_tasks_folder_ingests() {
     };
     assert_eq!(content("s1"), content("s2"), "the same tables through the link");
 }
+
+/// `[embed] instance_encoder = "llm-mean"` embeds Prototype Data's train instances with the base model's mean
+/// input embedding, the paper's instruction embedding, which needs no forward pass: one vector per train
+/// instance, as wide as the tiny model's hidden size (MiniLM's would be 384 wide).
+#[test]
+fn instance_embeddings_can_use_the_base_models_mean_input_embedding() {
+    use arrow::array::AsArray;
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_dataset(&tmp.path().join("data"), 4, 20);
+    let body = tiny_pipeline_toml("proto", &["Classification", "Sentiment_Analysis"])
+        .replace(r#"methods = ["none", "random", "inscl"]"#, r#"methods = ["prototype-data"]"#)
+        .replace("[embed]\n", "[embed]\ninstance_encoder = \"llm-mean\"\n");
+    let p = tmp.path().join("proto.toml");
+    std::fs::write(&p, body).unwrap();
+    let store = tmp.path().join("store");
+    let out = run(&store, &["run", p.to_str().unwrap(), "--only", "ingest,tokenizer,init,embed", "-v"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("embed/instances/llm-mean") && !text(&out).contains("embed/instances/minilm"), "{}", text(&out));
+    let mut widths = Vec::new();
+    for dir in artifact_dirs(&store, "embed") {
+        let file = std::fs::File::open(dir.join("embeddings.parquet")).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        for batch in reader {
+            let b = batch.unwrap();
+            if b.column_by_name("instance_id").is_none() {
+                continue;
+            }
+            let vectors = b.column_by_name("embedding").unwrap();
+            let vectors = vectors.as_list_opt::<i32>().map(|l| l.value_length(0) as usize);
+            let vectors = vectors.or_else(|| b.column_by_name("embedding").unwrap().as_fixed_size_list_opt().map(|l| l.value_length() as usize));
+            widths.push((b.num_rows(), vectors.expect("embedding is a list column")));
+        }
+    }
+    let rows: usize = widths.iter().map(|(n, _)| n).sum();
+    assert!(rows > 0 && widths.iter().all(|&(_, w)| w == 32), "{widths:?}: every instance vector 32 wide (hidden_size)");
+}

@@ -123,6 +123,10 @@ impl AnnotateSection {
 #[serde(deny_unknown_fields, default)]
 pub struct EmbedSection {
     pub encoder: Encoder,
+    /// The encoder of Prototype Data's train-instance embeddings. MiniLM (the default) runs a forward pass per
+    /// text (all SuperNI: ~25 min on 2 cores); `llm-mean`, the base model's mean input embedding that InsCL
+    /// embeds instructions with, needs none (about a minute).
+    pub instance_encoder: Encoder,
     /// The all-MiniLM-L6-v2 folder (safetensors + tokenizer.json); default: under the models folder.
     pub minilm: Option<PathBuf>,
     /// Texts per forward pass. Not in the key: vectors are cached per text, whatever batch made them.
@@ -139,6 +143,7 @@ impl Default for EmbedSection {
     fn default() -> Self {
         EmbedSection {
             encoder: Encoder::Minilm,
+            instance_encoder: Encoder::Minilm,
             minilm: None,
             batch_size: 64,
         }

@@ -48,20 +48,24 @@ fn push(g: &mut Graph, p: &PipelineCtx, what: Texts, encoder: Encoder, tag: &str
     add(g, id, Embed { params: EmbedParams { what, encoder }, batch_size: p.sections.embed.batch_size }, inputs)
 }
 
-pub fn push_instructions(g: &mut Graph, p: &PipelineCtx, ingest: usize, base: &Init) -> Result<usize, PipelineError> {
-    let kind = p.sections.embed.encoder;
+/// Embeds ingest's texts of `what` with `kind`: through the base model (whose tiny init depends on the replicate's
+/// seed, hence the id tag) or MiniLM.
+fn push_ingest_texts(g: &mut Graph, p: &PipelineCtx, what: Texts, kind: Encoder, ingest: usize, base: &Init) -> Result<usize, PipelineError> {
     let (enc_input, tag) = match kind {
         Encoder::LlmMean => (base.input(), p.base_tag()),
         Encoder::Minilm => (p.minilm()?, ""),
     };
-    Ok(push(g, p, Texts::Instructions, kind, tag, vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), enc_input)]))
+    Ok(push(g, p, what, kind, tag, vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), enc_input)]))
+}
+
+pub fn push_instructions(g: &mut Graph, p: &PipelineCtx, ingest: usize, base: &Init) -> Result<usize, PipelineError> {
+    push_ingest_texts(g, p, Texts::Instructions, p.sections.embed.encoder, ingest, base)
 }
 
 pub fn push_tags(g: &mut Graph, p: &PipelineCtx, annotate: usize) -> Result<usize, PipelineError> {
     Ok(push(g, p, Texts::Tags, Encoder::Minilm, "", vec![("tags".into(), NodeInput::Node(annotate)), ("encoder".into(), p.minilm()?)]))
 }
 
-pub fn push_instances(g: &mut Graph, p: &PipelineCtx, ingest: usize) -> Result<usize, PipelineError> {
-    let inputs = vec![("ingest".into(), NodeInput::Node(ingest)), ("encoder".into(), p.minilm()?)];
-    Ok(push(g, p, Texts::TrainInstances, Encoder::Minilm, "", inputs))
+pub fn push_instances(g: &mut Graph, p: &PipelineCtx, ingest: usize, base: &Init) -> Result<usize, PipelineError> {
+    push_ingest_texts(g, p, Texts::TrainInstances, p.sections.embed.instance_encoder, ingest, base)
 }

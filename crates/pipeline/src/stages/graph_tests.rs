@@ -260,3 +260,20 @@ fn only_the_openai_tagger_keys_its_reply_cap() {
     // The keyphrase tagger's key has no such field, so its cached tags stay valid.
     assert!(annotate("", "annotate/keyphrase").get("max_tokens").is_none());
 }
+
+#[test]
+fn prototype_data_instances_take_the_encoder_of_instance_encoder() {
+    let d = tempfile::tempdir().unwrap();
+    let store = inscl_store::Store::open(d.path().join("store")).unwrap();
+    let graph = |embed: &str| build_graph(&pipeline_with(d.path(), &["prototype-data"], false, embed, ""), &store).unwrap();
+    let g = graph("");
+    assert!(g.find("embed/instances/minilm").is_some(), "{:?}", ids(&g));
+    let g = graph("instance_encoder = \"llm-mean\"\n");
+    let node = &g.nodes[g.find("embed/instances/llm-mean").unwrap_or_else(|| panic!("{:?}", ids(&g)))];
+    assert_eq!(node.params["encoder"], "llm-mean");
+    let encoder = node.inputs.iter().find(|(r, _)| r == "encoder").map(|(_, i)| match i {
+        inscl_dag::NodeInput::Node(k) => g.nodes[*k].stage,
+        inscl_dag::NodeInput::Source(_) => "source",
+    });
+    assert_eq!(encoder, Some("init"), "the mean input embedding of the base model");
+}

@@ -175,7 +175,7 @@ fn push_replicate(g: &mut Graph, p: &PipelineCtx, ingest: usize, seed: u64) -> R
         _ => None,
     };
     let (w_real, w_uniform) = (dist(g, wanted.w_real, Weights::Real), dist(g, wanted.w_uniform, Weights::Uniform));
-    let inst_emb = if wanted.instance_embeddings { Some(embed::push_instances(g, p, ingest)?) } else { None };
+    let inst_emb = if wanted.instance_embeddings { Some(embed::push_instances(g, p, ingest, &base)?) } else { None };
     let testset = |g: &mut Graph, cat: &str| evaluate::push_testset(g, p, cat, ingest);
     let tag = &p.tag;
     let cats_all: std::collections::BTreeSet<&String> = pipeline.orders.values().flatten().collect();
